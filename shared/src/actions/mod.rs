@@ -1,0 +1,13 @@
+//! The four provider actions. Each module holds one action's request type, its validation and
+//! the provider call it makes, following the provider's documentation in the kit's `seeds/`.
+
+pub mod cloudchat;
+pub mod cloudchat_conversation;
+pub mod cloudchat_proactive;
+pub mod sacflow_message;
+pub mod wegly_chat;
+
+pub use cloudchat_conversation::CloudChatCreateConversation;
+pub use cloudchat_proactive::CloudChatProactiveWhatsapp;
+pub use sacflow_message::SacflowSendMessage;
+pub use wegly_chat::WeglyCreateChat;

@@ -1,0 +1,143 @@
+//! One function: its settings, its clients, and the path every event takes to the provider.
+//!
+//! `App` is built once per process (at init) and shared by every invocation; nothing in it is
+//! global. [`App::deliver`] is the pipeline both triggers share: validate, read the connection,
+//! call the provider, and once more with a freshly read secret if the provider says 401.
+
+use crate::action::{Action, ValidationContext};
+use crate::failure::Failure;
+use crate::provider::{ProviderClient, ProviderResponse};
+use crate::secrets::{ConnectionCache, SecretStore, SecretsManagerStore};
+use crate::settings::Settings;
+use crate::trigger::{self, Trigger};
+use crate::{api_gateway, sqs_batch};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::Value;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+pub type Error = lambda_runtime::Error;
+
+pub struct App<A: Action> {
+    pub(crate) settings: Settings,
+    validation: ValidationContext,
+    connection: ConnectionCache<A::Connection>,
+    provider: ProviderClient,
+    _action: PhantomData<fn() -> A>,
+}
+
+/// A delivery the provider accepted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivered {
+    pub response: ProviderResponse,
+    /// Provider calls made: 2 when a 401 made us read the secret again.
+    pub attempts: u32,
+}
+
+impl<A: Action> App<A> {
+    /// Wires a function from its settings and a secret store.
+    pub fn new(settings: Settings, store: Arc<dyn SecretStore>) -> Result<Self, String> {
+        let provider = ProviderClient::new(settings.connect_timeout, settings.request_timeout)?;
+        Ok(Self {
+            validation: ValidationContext {
+                phone_region: settings.phone_region,
+            },
+            connection: ConnectionCache::new(
+                store,
+                settings.secret_id.clone(),
+                settings.secret_max_age,
+            ),
+            provider,
+            settings,
+            _action: PhantomData,
+        })
+    }
+
+    /// The function as deployed: settings from the environment, Secrets Manager through the
+    /// SDK's standard configuration (region, credentials, `AWS_ENDPOINT_URL`).
+    pub async fn from_env() -> Result<Self, Error> {
+        let settings = Settings::from_env()?;
+        let sdk_config = aws_config::load_from_env().await;
+        let client = aws_sdk_secretsmanager::Client::new(&sdk_config);
+        Ok(Self::new(settings, Arc::new(SecretsManagerStore::new(client)))?)
+    }
+
+    /// Validates one payload and sends it to the provider.
+    pub async fn deliver(
+        &self,
+        payload: &Value,
+        deadline: Option<Instant>,
+    ) -> Result<Delivered, Failure> {
+        let request = A::validate(payload, &self.validation)?;
+        let lease = self.connection.get().await?;
+        let call = A::provider_request(&request, &lease.connection)?;
+        let mut response = self.provider.send(&call, deadline).await?;
+        let mut attempts = 1;
+        if response.status == 401 {
+            // The token may have been rotated since we read it: read it again, once.
+            let fresh = self.connection.refresh(lease.generation).await?;
+            let call = A::provider_request(&request, &fresh.connection)?;
+            response = self.provider.send(&call, deadline).await?;
+            attempts = 2;
+        }
+        let response = response.into_result()?;
+        if let Some(message) = A::failure_in_success(&response) {
+            return Err(Failure::ProviderRejected {
+                status: response.status,
+                message,
+                body: response.body,
+            });
+        }
+        Ok(Delivered { response, attempts })
+    }
+
+    /// The contact of a payload, masked, for logs; empty when the payload is not valid.
+    pub(crate) fn contact_for_log(&self, payload: &Value) -> String {
+        A::validate(payload, &self.validation)
+            .map(|request| A::contact_for_log(&request))
+            .unwrap_or_default()
+    }
+
+    /// The Lambda handler: one invocation, whichever trigger sent it.
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        let deadline = deadline_of(&event.context);
+        match trigger::classify(event.payload) {
+            Ok(Trigger::Http(request)) => {
+                Ok(api_gateway::handle(self, request, deadline).await)
+            }
+            Ok(Trigger::Sqs(batch)) => {
+                let answer = sqs_batch::handle(self, batch, deadline).await?;
+                Ok(serde_json::to_value(answer)?)
+            }
+            Err(message) => {
+                tracing::error!(action = A::NAME, "{message}");
+                Err(message.into())
+            }
+        }
+    }
+}
+
+/// When this invocation must have answered, as an `Instant`; `None` when the runtime gave no
+/// deadline (a hand-made context).
+pub fn deadline_of(context: &Context) -> Option<Instant> {
+    if context.deadline == 0 {
+        return None;
+    }
+    let left = context
+        .deadline()
+        .duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO);
+    Some(Instant::now() + left)
+}
+
+/// What a function's `main` calls: logs, clients, then the Lambda runtime loop.
+pub async fn run<A: Action>() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let app = Arc::new(App::<A>::from_env().await?);
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<Value>| {
+        let app = app.clone();
+        async move { app.handle(event).await }
+    }))
+    .await
+}

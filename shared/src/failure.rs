@@ -1,0 +1,169 @@
+//! Every way one delivery can fail, and what each means for the caller.
+//!
+//! One enum serves both triggers: the HTTP trigger turns a failure into a status code and a JSON
+//! body, the SQS trigger into a batch item failure. Messages never carry tokens; personal data
+//! the caller sent may come back to that caller in the body, but the logs only get the kind.
+
+use crate::validate::Problems;
+use serde_json::{Value, json};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// The body could not be read as JSON (or was empty).
+    #[error("the body is not valid JSON: {0}")]
+    InvalidJson(String),
+    /// The body could not be read at all (bad base64 from API Gateway, no body in a record).
+    #[error("the body cannot be read: {0}")]
+    InvalidBody(String),
+    /// The body is JSON but not a valid request for this action.
+    #[error("the request is invalid: {0}")]
+    Invalid(Problems),
+    /// Anything but POST on the HTTP trigger.
+    #[error("method {0} is not allowed: send a POST with a JSON body")]
+    MethodNotAllowed(String),
+    /// The function is set up wrongly (no SECRET_ID, secret missing, malformed or denied).
+    #[error("configuration error: {0}")]
+    Configuration(String),
+    /// Secrets Manager could not be reached or failed; trying again later may work.
+    #[error("the connection secret could not be read: {0}")]
+    SecretUnavailable(String),
+    /// The provider answered with a 4xx (other than 429): the same request will fail again.
+    #[error("the provider refused the request (HTTP {status}): {message}")]
+    ProviderRejected {
+        status: u16,
+        message: String,
+        body: Value,
+    },
+    /// The provider answered 5xx or 429, or could not be reached in time; trying again may work.
+    #[error("the provider is unavailable: {reason}")]
+    ProviderUnavailable {
+        status: Option<u16>,
+        reason: String,
+        body: Option<Value>,
+        retry_after_seconds: Option<u64>,
+        timed_out: bool,
+    },
+}
+
+impl Failure {
+    /// A short, stable name for logs, metrics and the JSON answer.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Failure::InvalidJson(_) => "invalid_json",
+            Failure::InvalidBody(_) => "invalid_body",
+            Failure::Invalid(_) => "validation",
+            Failure::MethodNotAllowed(_) => "method_not_allowed",
+            Failure::Configuration(_) => "configuration",
+            Failure::SecretUnavailable(_) => "secret_unavailable",
+            Failure::ProviderRejected { .. } => "provider_rejected",
+            Failure::ProviderUnavailable {
+                timed_out: true, ..
+            } => "provider_timeout",
+            Failure::ProviderUnavailable { .. } => "provider_unavailable",
+        }
+    }
+
+    /// The status the HTTP trigger answers with. Never a bare 500: a configuration error is a
+    /// 500 with a body that says what to fix.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Failure::InvalidJson(_) | Failure::InvalidBody(_) | Failure::Invalid(_) => 400,
+            Failure::MethodNotAllowed(_) => 405,
+            Failure::Configuration(_) => 500,
+            Failure::SecretUnavailable(_) => 503,
+            Failure::ProviderRejected { .. } => 422,
+            Failure::ProviderUnavailable {
+                timed_out: true, ..
+            } => 504,
+            Failure::ProviderUnavailable {
+                status: Some(429), ..
+            } => 503,
+            Failure::ProviderUnavailable { .. } => 502,
+        }
+    }
+
+    /// True when the same delivery may succeed later without anyone changing it.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Failure::SecretUnavailable(_) | Failure::ProviderUnavailable { .. }
+        )
+    }
+
+    /// The provider's HTTP status, when the provider answered.
+    pub fn provider_status(&self) -> Option<u16> {
+        match self {
+            Failure::ProviderRejected { status, .. } => Some(*status),
+            Failure::ProviderUnavailable { status, .. } => *status,
+            _ => None,
+        }
+    }
+
+    /// `{"kind", "message", "fields"?}` for the JSON answer.
+    pub fn to_json(&self) -> Value {
+        let mut error = json!({ "kind": self.kind(), "message": self.to_string() });
+        if let Failure::Invalid(problems) = self {
+            error["fields"] = json!(problems.list());
+        }
+        error
+    }
+
+    /// The provider's answer `{"status", "body"}`, when there was one.
+    pub fn provider_json(&self) -> Option<Value> {
+        match self {
+            Failure::ProviderRejected { status, body, .. } => {
+                Some(json!({ "status": status, "body": body }))
+            }
+            Failure::ProviderUnavailable {
+                status: Some(status),
+                body,
+                ..
+            } => Some(json!({ "status": status, "body": body })),
+            _ => None,
+        }
+    }
+}
+
+impl From<Problems> for Failure {
+    fn from(problems: Problems) -> Self {
+        Failure::Invalid(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_the_contract() {
+        let unavailable = |status, timed_out| Failure::ProviderUnavailable {
+            status,
+            reason: String::new(),
+            body: None,
+            retry_after_seconds: None,
+            timed_out,
+        };
+        assert_eq!(Failure::InvalidJson("x".into()).http_status(), 400);
+        assert_eq!(unavailable(Some(500), false).http_status(), 502);
+        assert_eq!(unavailable(Some(429), false).http_status(), 503);
+        assert_eq!(unavailable(None, true).http_status(), 504);
+        assert_eq!(unavailable(None, false).http_status(), 502);
+        assert!(unavailable(None, false).is_transient());
+        let rejected = Failure::ProviderRejected {
+            status: 404,
+            message: "Resource could not be found".into(),
+            body: json!({"error": "Resource could not be found"}),
+        };
+        assert_eq!(rejected.http_status(), 422);
+        assert!(!rejected.is_transient());
+        assert_eq!(rejected.provider_json().unwrap()["status"], 404);
+    }
+
+    #[test]
+    fn validation_failures_list_their_fields() {
+        let failure = Failure::from(Problems::single("inbox_id", "is required"));
+        let json = failure.to_json();
+        assert_eq!(json["kind"], "validation");
+        assert_eq!(json["fields"][0]["field"], "inbox_id");
+    }
+}

@@ -1,0 +1,29 @@
+//! Ponte's adapter crate: everything the four provider-action functions share.
+//!
+//! An event flows one way: [`trigger`] tells API Gateway from SQS; [`api_gateway`] and
+//! [`sqs_batch`] read the body ([`envelope`] unwraps SNS and EventBridge); [`App::deliver`]
+//! validates it into the action's typed request ([`validate`], [`phone`]), reads the
+//! connection ([`secrets`]) and calls the provider ([`provider`]); the outcome becomes an HTTP
+//! answer or a batch item failure ([`failure`]). Each provider action is one [`Action`] in
+//! [`actions`].
+
+pub mod action;
+pub mod actions;
+pub mod api_gateway;
+pub mod app;
+pub mod connection;
+pub mod envelope;
+pub mod failure;
+pub mod mask;
+pub mod phone;
+pub mod provider;
+pub mod secrets;
+pub mod settings;
+pub mod sqs_batch;
+pub mod trigger;
+pub mod validate;
+
+pub use action::Action;
+pub use app::{App, Delivered, Error, run};
+pub use failure::Failure;
+pub use settings::Settings;

@@ -1,0 +1,102 @@
+//! The function's settings, from environment variables. Only `SECRET_ID` matters for a real
+//! deployment, and even that is checked on the first event rather than at start-up.
+
+use crate::phone::PhoneRegion;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `SECRET_ID`: name or ARN of the connection secret.
+    pub secret_id: Option<String>,
+    /// `SECRET_MAX_AGE_SECONDS` (300): how long a read secret is trusted.
+    pub secret_max_age: Duration,
+    /// `PHONE_DEFAULT_REGION` (BR): the region of numbers written without a country code.
+    pub phone_region: PhoneRegion,
+    /// `BATCH_CONCURRENCY` (10): records of one SQS batch processed at the same time.
+    pub batch_concurrency: usize,
+    /// `PROVIDER_CONNECT_TIMEOUT_MS` (3000).
+    pub connect_timeout: Duration,
+    /// `PROVIDER_TIMEOUT_MS` (10000): one provider call, all included; never more than the
+    /// invocation has left.
+    pub request_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            secret_id: None,
+            secret_max_age: Duration::from_secs(300),
+            phone_region: PhoneRegion::default(),
+            batch_concurrency: 10,
+            connect_timeout: Duration::from_millis(3000),
+            request_timeout: Duration::from_millis(10_000),
+        }
+    }
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, String> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`; an unparsable value is an error naming the variable.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let defaults = Self::default();
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let number = |name: &str, default: u64| -> Result<u64, String> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<u64>()
+                    .map_err(|_| format!("{name} must be a whole number, not {v:?}")),
+            }
+        };
+        let phone_region = match get("PHONE_DEFAULT_REGION") {
+            None => defaults.phone_region,
+            Some(v) => v.parse().map_err(|e| format!("PHONE_DEFAULT_REGION: {e}"))?,
+        };
+        let batch_concurrency = number("BATCH_CONCURRENCY", 10)?;
+        if batch_concurrency == 0 {
+            return Err("BATCH_CONCURRENCY must be at least 1".into());
+        }
+        Ok(Self {
+            secret_id: get("SECRET_ID"),
+            secret_max_age: Duration::from_secs(number("SECRET_MAX_AGE_SECONDS", 300)?),
+            phone_region,
+            batch_concurrency: batch_concurrency as usize,
+            connect_timeout: Duration::from_millis(number("PROVIDER_CONNECT_TIMEOUT_MS", 3000)?),
+            request_timeout: Duration::from_millis(number("PROVIDER_TIMEOUT_MS", 10_000)?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Settings, String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn nothing_is_required() {
+        let s = from(&[]).unwrap();
+        assert_eq!(s.secret_id, None);
+        assert_eq!(s.secret_max_age, Duration::from_secs(300));
+        assert_eq!(s.phone_region.code(), "BR");
+    }
+
+    #[test]
+    fn values_are_read_and_bad_ones_named() {
+        let s = from(&[("SECRET_ID", "ponte/x"), ("SECRET_MAX_AGE_SECONDS", "5"), ("PHONE_DEFAULT_REGION", "pt")])
+            .unwrap();
+        assert_eq!(s.secret_id.as_deref(), Some("ponte/x"));
+        assert_eq!(s.secret_max_age, Duration::from_secs(5));
+        assert_eq!(s.phone_region.code(), "PT");
+        assert!(from(&[("PROVIDER_TIMEOUT_MS", "soon")]).unwrap_err().contains("PROVIDER_TIMEOUT_MS"));
+        assert!(from(&[("BATCH_CONCURRENCY", "0")]).is_err());
+    }
+}

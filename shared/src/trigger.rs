@@ -1,0 +1,99 @@
+//! Which trigger an invocation came from, decided by the event's shape, never guessed.
+//!
+//! One binary serves both of its triggers: an SQS batch has `Records`; API Gateway HTTP APIs
+//! and function URLs (payload 2.0) have `requestContext.http`; REST APIs (payload 1.0) have
+//! `httpMethod`. Anything else is refused with a message that says what was expected.
+
+use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
+use aws_lambda_events::sqs::SqsEvent;
+use lambda_http::http::HeaderMap;
+use serde_json::Value;
+
+/// The API Gateway payload version, which decides the shape of the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpOrigin {
+    /// REST API proxy integration (payload 1.0).
+    RestV1,
+    /// HTTP API (payload 2.0) or function URL.
+    HttpV2,
+}
+
+/// An HTTP request as the function needs it; the body is still as API Gateway sent it.
+#[derive(Debug)]
+pub struct HttpRequest {
+    pub origin: HttpOrigin,
+    pub method: String,
+    pub headers: HeaderMap,
+    pub body: Option<String>,
+    pub is_base64_encoded: bool,
+}
+
+#[derive(Debug)]
+pub enum Trigger {
+    Sqs(SqsEvent),
+    Http(HttpRequest),
+}
+
+pub const EXPECTED: &str = "expected an SQS batch (Records) or an API Gateway REST (payload 1.0), HTTP API (payload 2.0) or function URL request";
+
+/// Reads the event; the error explains what the event should have been.
+pub fn classify(event: Value) -> Result<Trigger, String> {
+    if event.get("Records").is_some() {
+        return serde_json::from_value::<SqsEvent>(event)
+            .map(Trigger::Sqs)
+            .map_err(|e| format!("the event has Records but is not an SQS batch ({e}); {EXPECTED}"));
+    }
+    let is_v2 = event
+        .get("requestContext")
+        .and_then(|c| c.get("http"))
+        .is_some_and(Value::is_object);
+    if is_v2 {
+        let request: ApiGatewayV2httpRequest = serde_json::from_value(event)
+            .map_err(|e| format!("the event looks like an HTTP API request but is not one ({e})"))?;
+        return Ok(Trigger::Http(HttpRequest {
+            origin: HttpOrigin::HttpV2,
+            method: request.request_context.http.method.to_string(),
+            headers: request.headers,
+            body: request.body,
+            is_base64_encoded: request.is_base64_encoded,
+        }));
+    }
+    if event.get("httpMethod").is_some() {
+        let request: ApiGatewayProxyRequest = serde_json::from_value(event)
+            .map_err(|e| format!("the event looks like a REST API request but is not one ({e})"))?;
+        return Ok(Trigger::Http(HttpRequest {
+            origin: HttpOrigin::RestV1,
+            method: request.http_method.to_string(),
+            headers: request.headers,
+            body: request.body,
+            is_base64_encoded: request.is_base64_encoded,
+        }));
+    }
+    Err(format!("unrecognised event: {EXPECTED}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn each_shape_is_recognised() {
+        let sqs = json!({"Records": [{"messageId": "1", "body": "{}"}]});
+        assert!(matches!(classify(sqs), Ok(Trigger::Sqs(e)) if e.records.len() == 1));
+        let v2 = json!({"version": "2.0", "rawPath": "/x", "requestContext": {"http": {"method": "POST"}}, "body": "{}", "isBase64Encoded": false});
+        assert!(matches!(classify(v2), Ok(Trigger::Http(r)) if r.origin == HttpOrigin::HttpV2 && r.method == "POST"));
+        let v1 = json!({"httpMethod": "POST", "path": "/x", "headers": {"Content-Type": "application/json"}, "body": "{}", "isBase64Encoded": false, "requestContext": {"httpMethod": "POST"}});
+        let classified = classify(v1);
+        assert!(matches!(classified, Ok(Trigger::Http(ref r)) if r.origin == HttpOrigin::RestV1), "{classified:?}");
+    }
+
+    #[test]
+    fn other_shapes_are_refused_with_what_was_expected() {
+        for event in [json!({"inbox_id": "1"}), json!([1, 2]), json!("x"), json!(null)] {
+            let err = classify(event).unwrap_err();
+            assert!(err.contains("expected an SQS batch"), "{err}");
+        }
+        assert!(classify(json!({"Records": "nope"})).is_err());
+    }
+}

@@ -1,0 +1,552 @@
+//! Field-by-field validation of a JSON request body.
+//!
+//! serde stops at the first problem; a user fixing a form mapping wants every bad field at once.
+//! [`Fields`] reads one JSON object, records each problem under the field's full path
+//! (`message.content`, `template_fields[1].index`) and remembers which keys it read, so that
+//! whatever is left over can be rejected by name (typo protection).
+//!
+//! Required readers return a value even when the field is bad (an empty default) and record the
+//! problem instead; callers build their typed request only after [`Problems::into_result`] says
+//! nothing was recorded, so no default ever reaches a provider.
+
+use serde_json::{Map, Value};
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// One bad field: where it is and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldProblem {
+    pub field: String,
+    pub problem: String,
+}
+
+/// Every problem found in one request, in the order they were found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Problems(Vec<FieldProblem>);
+
+impl Problems {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, problem: impl Into<String>) {
+        self.0.push(FieldProblem {
+            field: field.into(),
+            problem: problem.into(),
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn list(&self) -> &[FieldProblem] {
+        &self.0
+    }
+
+    /// `Ok(())` when nothing was recorded, else every problem.
+    pub fn into_result(self) -> Result<(), Problems> {
+        if self.0.is_empty() { Ok(()) } else { Err(self) }
+    }
+
+    /// A problem list holding one entry, for checks made outside a [`Fields`] reader.
+    pub fn single(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        let mut problems = Self::new();
+        problems.add(field, problem);
+        problems
+    }
+}
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|p| format!("{}: {}", p.field, p.problem))
+            .collect();
+        f.write_str(&parts.join("; "))
+    }
+}
+
+/// Reads the keys of one JSON object, recording problems under `path`.
+pub struct Fields<'a> {
+    map: &'a Map<String, Value>,
+    path: String,
+    read: BTreeSet<&'a str>,
+}
+
+/// The JSON type name used in error messages.
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+impl<'a> Fields<'a> {
+    /// Reads `value` as an object; records a problem and returns `None` when it is not one.
+    pub fn object(value: &'a Value, path: &str, problems: &mut Problems) -> Option<Self> {
+        match value {
+            Value::Object(map) => Some(Self {
+                map,
+                path: path.to_string(),
+                read: BTreeSet::new(),
+            }),
+            other => {
+                let field = if path.is_empty() { "(body)" } else { path };
+                problems.add(field, format!("must be a JSON object, not {}", type_name(other)));
+                None
+            }
+        }
+    }
+
+    /// The full path of `key` inside this object, for messages.
+    pub fn path_of(&self, key: &str) -> String {
+        if self.path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.path)
+        }
+    }
+
+    /// The raw value of `key`, marking it as read. JSON `null` counts as absent.
+    pub fn take(&mut self, key: &'a str) -> Option<&'a Value> {
+        self.read.insert(key);
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    /// The raw value of `key` with `null` kept apart from absence (for fields the provider
+    /// accepts as explicitly null).
+    pub fn take_nullable(&mut self, key: &'a str) -> Option<&'a Value> {
+        self.read.insert(key);
+        self.map.get(key)
+    }
+
+    /// Keys of this object that have not been read yet, in a stable order.
+    pub fn unread_keys(&self) -> Vec<&'a str> {
+        self.map
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !self.read.contains(k))
+            .collect()
+    }
+
+    /// Rejects every key that was not read, naming it, unless `open` allows it.
+    pub fn reject_unknown(&self, problems: &mut Problems, open: impl Fn(&str) -> bool) {
+        for key in self.unread_keys() {
+            if !open(key) {
+                problems.add(self.path_of(key), "is not a known field");
+            }
+        }
+    }
+
+    /// A required, non-blank string.
+    pub fn required_str(&mut self, key: &'a str, problems: &mut Problems) -> String {
+        match self.take(key) {
+            None => {
+                problems.add(self.path_of(key), "is required");
+                String::new()
+            }
+            Some(value) => self.string_value(key, value, problems).unwrap_or_default(),
+        }
+    }
+
+    /// An optional string; present but blank counts as a problem.
+    pub fn optional_str(&mut self, key: &'a str, problems: &mut Problems) -> Option<String> {
+        let value = self.take(key)?;
+        self.string_value(key, value, problems)
+    }
+
+    fn string_value(&self, key: &str, value: &Value, problems: &mut Problems) -> Option<String> {
+        match value {
+            Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+            Value::String(_) => {
+                problems.add(self.path_of(key), "must not be empty");
+                None
+            }
+            other => {
+                problems.add(
+                    self.path_of(key),
+                    format!("must be a string, not {}", type_name(other)),
+                );
+                None
+            }
+        }
+    }
+
+    /// A string of at most `max` characters (Unicode scalar values, as providers count them).
+    pub fn optional_str_max(
+        &mut self,
+        key: &'a str,
+        max: usize,
+        problems: &mut Problems,
+    ) -> Option<String> {
+        let s = self.optional_str(key, problems)?;
+        check_max_chars(&self.path_of(key), &s, max, problems).then_some(s)
+    }
+
+    /// An identifier that the provider takes as a string but users often send as a number.
+    pub fn required_id_string(&mut self, key: &'a str, problems: &mut Problems) -> String {
+        match self.take(key) {
+            None => {
+                problems.add(self.path_of(key), "is required");
+                String::new()
+            }
+            Some(Value::Number(n)) if n.is_u64() => n.to_string(),
+            Some(value) => self.string_value(key, value, problems).unwrap_or_default(),
+        }
+    }
+
+    /// A required positive integer id; a string of digits is accepted (form data is text).
+    pub fn required_id(&mut self, key: &'a str, problems: &mut Problems) -> u64 {
+        match self.take(key) {
+            None => {
+                problems.add(self.path_of(key), "is required");
+                0
+            }
+            Some(value) => self.id_value(key, value, problems).unwrap_or_default(),
+        }
+    }
+
+    /// An optional positive integer id.
+    pub fn optional_id(&mut self, key: &'a str, problems: &mut Problems) -> Option<u64> {
+        let value = self.take(key)?;
+        self.id_value(key, value, problems)
+    }
+
+    fn id_value(&self, key: &str, value: &Value, problems: &mut Problems) -> Option<u64> {
+        let parsed = match value {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse::<u64>().ok(),
+            _ => None,
+        };
+        match parsed {
+            Some(id) if id > 0 => Some(id),
+            _ => {
+                problems.add(self.path_of(key), "must be a positive whole number");
+                None
+            }
+        }
+    }
+
+    /// An optional whole number of at least zero (counts, indexes, seconds).
+    pub fn optional_count(&mut self, key: &'a str, problems: &mut Problems) -> Option<u64> {
+        let value = self.take(key)?;
+        match value.as_u64() {
+            Some(n) => Some(n),
+            None => {
+                problems.add(self.path_of(key), "must be a whole number of zero or more");
+                None
+            }
+        }
+    }
+
+    /// An optional boolean.
+    pub fn optional_bool(&mut self, key: &'a str, problems: &mut Problems) -> Option<bool> {
+        match self.take(key)? {
+            Value::Bool(b) => Some(*b),
+            other => {
+                problems.add(
+                    self.path_of(key),
+                    format!("must be true or false, not {}", type_name(other)),
+                );
+                None
+            }
+        }
+    }
+
+    /// An optional value from a closed list, compared exactly.
+    pub fn optional_enum(
+        &mut self,
+        key: &'a str,
+        allowed: &[&'static str],
+        problems: &mut Problems,
+    ) -> Option<&'static str> {
+        let s = self.optional_str(key, problems)?;
+        let found = allowed.iter().copied().find(|a| *a == s);
+        if found.is_none() {
+            problems.add(
+                self.path_of(key),
+                format!("must be one of {}, not {s:?}", allowed.join(", ")),
+            );
+        }
+        found
+    }
+
+    /// An optional uuid, written back in its canonical lower-case form.
+    pub fn optional_uuid(&mut self, key: &'a str, problems: &mut Problems) -> Option<String> {
+        let s = self.optional_str(key, problems)?;
+        uuid_value(&self.path_of(key), &s, problems)
+    }
+
+    /// A required uuid.
+    pub fn required_uuid(&mut self, key: &'a str, problems: &mut Problems) -> String {
+        let path = self.path_of(key);
+        let s = self.required_str(key, problems);
+        if s.is_empty() {
+            return s;
+        }
+        uuid_value(&path, &s, problems).unwrap_or_default()
+    }
+
+    /// A field that may be a uuid or an explicit `null` (both are sent on as given).
+    pub fn nullable_uuid(&mut self, key: &'a str, problems: &mut Problems) -> Option<Value> {
+        match self.take_nullable(key)? {
+            Value::Null => Some(Value::Null),
+            Value::String(s) => {
+                uuid_value(&self.path_of(key), s, problems).map(Value::String)
+            }
+            other => {
+                problems.add(
+                    self.path_of(key),
+                    format!("must be a uuid or null, not {}", type_name(other)),
+                );
+                None
+            }
+        }
+    }
+
+    /// An optional nested object, read with its own [`Fields`].
+    pub fn optional_object(&mut self, key: &'a str, problems: &mut Problems) -> Option<Fields<'a>> {
+        let path = self.path_of(key);
+        let value = self.take(key)?;
+        Fields::object(value, &path, problems)
+    }
+
+    /// A required nested object.
+    pub fn required_object(&mut self, key: &'a str, problems: &mut Problems) -> Option<Fields<'a>> {
+        let path = self.path_of(key);
+        match self.take(key) {
+            None => {
+                problems.add(path, "is required");
+                None
+            }
+            Some(value) => Fields::object(value, &path, problems),
+        }
+    }
+
+    /// An optional object whose keys are open (attributes the provider stores as given).
+    pub fn optional_open_object(
+        &mut self,
+        key: &'a str,
+        problems: &mut Problems,
+    ) -> Option<Map<String, Value>> {
+        let path = self.path_of(key);
+        Fields::object(self.take(key)?, &path, problems).map(|f| f.map.clone())
+    }
+
+    /// An optional object of string values (e.g. a chatbot session context).
+    pub fn optional_string_map(
+        &mut self,
+        key: &'a str,
+        problems: &mut Problems,
+    ) -> Option<Map<String, Value>> {
+        let map = self.optional_open_object(key, problems)?;
+        let path = self.path_of(key);
+        let mut out = Map::new();
+        for (k, v) in map {
+            match scalar_as_string(&v) {
+                Some(s) => {
+                    out.insert(k, Value::String(s));
+                }
+                None => problems.add(
+                    format!("{path}.{k}"),
+                    format!("must be text, not {}", type_name(&v)),
+                ),
+            }
+        }
+        Some(out)
+    }
+
+    /// An optional array of strings.
+    pub fn optional_str_array(
+        &mut self,
+        key: &'a str,
+        problems: &mut Problems,
+    ) -> Option<Vec<String>> {
+        let path = self.path_of(key);
+        match self.take(key)? {
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    match scalar_as_string(item) {
+                        Some(s) => out.push(s),
+                        None => problems.add(
+                            format!("{path}[{i}]"),
+                            format!("must be text, not {}", type_name(item)),
+                        ),
+                    }
+                }
+                Some(out)
+            }
+            other => {
+                problems.add(path, format!("must be an array, not {}", type_name(other)));
+                None
+            }
+        }
+    }
+
+    /// An optional array of objects, each handed to `read` with its own [`Fields`].
+    pub fn optional_object_array<T>(
+        &mut self,
+        key: &'a str,
+        problems: &mut Problems,
+        mut read: impl FnMut(Fields<'a>, &mut Problems) -> Option<T>,
+    ) -> Option<Vec<T>> {
+        let path = self.path_of(key);
+        match self.take(key)? {
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    let item_path = format!("{path}[{i}]");
+                    if let Some(fields) = Fields::object(item, &item_path, problems)
+                        && let Some(value) = read(fields, problems)
+                    {
+                        out.push(value);
+                    }
+                }
+                Some(out)
+            }
+            other => {
+                problems.add(path, format!("must be an array, not {}", type_name(other)));
+                None
+            }
+        }
+    }
+}
+
+/// Text, numbers and booleans as the text a template would show; `None` for the rest.
+pub fn scalar_as_string(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Records a problem when `s` is longer than `max` characters; true when it fits.
+pub fn check_max_chars(path: &str, s: &str, max: usize, problems: &mut Problems) -> bool {
+    let count = s.chars().count();
+    if count > max {
+        problems.add(path, format!("must be at most {max} characters, not {count}"));
+        false
+    } else {
+        true
+    }
+}
+
+fn uuid_value(path: &str, s: &str, problems: &mut Problems) -> Option<String> {
+    match uuid::Uuid::try_parse(s.trim()) {
+        Ok(id) => Some(id.hyphenated().to_string()),
+        Err(_) => {
+            problems.add(path, format!("must be a uuid, not {s:?}"));
+            None
+        }
+    }
+}
+
+/// A loose but useful e-mail check: one `@`, something before it, a dot in the domain.
+pub fn check_email(path: &str, s: &str, problems: &mut Problems) -> bool {
+    let s = s.trim();
+    let ok = match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !s.contains(char::is_whitespace)
+        }
+        None => false,
+    };
+    if !ok {
+        problems.add(path, "must be an e-mail address");
+    }
+    ok
+}
+
+/// An absolute http(s) URL, as providers fetch attachments from it.
+pub fn check_url(path: &str, s: &str, problems: &mut Problems) -> bool {
+    let lower = s.trim().to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"));
+    let ok = matches!(rest, Some(host) if !host.is_empty() && !host.starts_with('/'))
+        && !s.contains(char::is_whitespace);
+    if !ok {
+        problems.add(path, "must be an http(s) URL");
+    }
+    ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn collects_every_problem_with_its_path() {
+        let body = json!({"a": "", "n": "x", "inner": {"flag": 1}, "typo": true});
+        let mut problems = Problems::new();
+        let mut f = Fields::object(&body, "", &mut problems).unwrap();
+        f.required_str("a", &mut problems);
+        f.required_str("missing", &mut problems);
+        f.optional_id("n", &mut problems);
+        if let Some(mut inner) = f.optional_object("inner", &mut problems) {
+            inner.optional_bool("flag", &mut problems);
+        }
+        f.reject_unknown(&mut problems, |_| false);
+        let fields: Vec<&str> = problems.list().iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["a", "missing", "n", "inner.flag", "typo"]);
+    }
+
+    #[test]
+    fn ids_accept_digit_strings_but_not_zero() {
+        let body = json!({"a": "42", "b": 7, "c": 0, "d": "7a"});
+        let mut problems = Problems::new();
+        let mut f = Fields::object(&body, "", &mut problems).unwrap();
+        assert_eq!(f.required_id("a", &mut problems), 42);
+        assert_eq!(f.required_id("b", &mut problems), 7);
+        f.required_id("c", &mut problems);
+        f.required_id("d", &mut problems);
+        assert_eq!(problems.list().len(), 2);
+    }
+
+    #[test]
+    fn uuids_are_canonicalised() {
+        let body = json!({"id": "0B28EE57-7A57-4407-A9C5-5CD4E5A5FD6C", "bad": "123"});
+        let mut problems = Problems::new();
+        let mut f = Fields::object(&body, "", &mut problems).unwrap();
+        assert_eq!(
+            f.required_uuid("id", &mut problems),
+            "0b28ee57-7a57-4407-a9c5-5cd4e5a5fd6c"
+        );
+        f.optional_uuid("bad", &mut problems);
+        assert_eq!(problems.list()[0].field, "bad");
+    }
+
+    #[test]
+    fn lengths_count_characters_not_bytes() {
+        let mut problems = Problems::new();
+        assert!(check_max_chars("s", &"ç".repeat(300), 300, &mut problems));
+        assert!(!check_max_chars("s", &"ç".repeat(301), 300, &mut problems));
+        assert_eq!(problems.list()[0].problem, "must be at most 300 characters, not 301");
+    }
+
+    #[test]
+    fn emails_and_urls() {
+        let mut problems = Problems::new();
+        assert!(check_email("e", "maria@example.com.br", &mut problems));
+        assert!(!check_email("e", "maria@", &mut problems));
+        assert!(!check_email("e", "maria example.com", &mut problems));
+        assert!(check_url("u", "https://cdn.example.com/a.pdf", &mut problems));
+        assert!(!check_url("u", "ftp://x", &mut problems));
+        assert!(!check_url("u", "https://", &mut problems));
+        assert_eq!(problems.list().len(), 4);
+    }
+}

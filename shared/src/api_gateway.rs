@@ -5,7 +5,7 @@
 //! its [`Failure::http_status`] with `{"ok": false, "action", "error": {…}, "provider"?}`.
 
 use crate::action::Action;
-use crate::app::App;
+use crate::app::{App, Report, log_outcome};
 use crate::failure::Failure;
 use crate::trigger::{HttpOrigin, HttpRequest};
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayV2httpResponse};
@@ -21,28 +21,16 @@ pub async fn handle<A: Action>(
     deadline: Option<Instant>,
 ) -> Value {
     let started = Instant::now();
-    let payload = read_payload(&request);
-    let result = match &payload {
-        Ok(payload) => app.deliver(payload, deadline).await,
-        Err(failure) => Err(clone_failure(failure)),
+    let report = match read_payload(&request) {
+        Ok(payload) => app.deliver(&payload, deadline).await,
+        Err(failure) => Report {
+            contact: String::new(),
+            result: Err(failure),
+        },
     };
-    let contact = payload
-        .as_ref()
-        .map(|p| app.contact_for_log(p))
-        .unwrap_or_default();
-    let elapsed_ms = started.elapsed().as_millis() as u64;
-    let (status, body, retry_after) = match result {
+    log_outcome::<A>("http", None, &report, started);
+    let (status, body, retry_after) = match report.result {
         Ok(delivered) => {
-            tracing::info!(
-                action = A::NAME,
-                trigger = "http",
-                outcome = "delivered",
-                provider_status = delivered.response.status,
-                attempts = delivered.attempts,
-                contact = %contact,
-                duration_ms = elapsed_ms,
-                "delivered to the provider"
-            );
             let body = json!({
                 "ok": true,
                 "action": A::NAME,
@@ -51,15 +39,6 @@ pub async fn handle<A: Action>(
             (200, body, None)
         }
         Err(failure) => {
-            tracing::warn!(
-                action = A::NAME,
-                trigger = "http",
-                outcome = failure.kind(),
-                provider_status = failure.provider_status(),
-                contact = %contact,
-                duration_ms = elapsed_ms,
-                "not delivered: {failure}"
-            );
             let retry_after = match &failure {
                 Failure::ProviderUnavailable {
                     retry_after_seconds,
@@ -86,7 +65,9 @@ fn read_payload(request: &HttpRequest) -> Result<Value, Failure> {
     let bytes = if request.is_base64_encoded {
         base64::engine::general_purpose::STANDARD
             .decode(raw.trim())
-            .map_err(|_| Failure::InvalidBody("isBase64Encoded is true but the body is not base64".into()))?
+            .map_err(|_| {
+                Failure::InvalidBody("isBase64Encoded is true but the body is not base64".into())
+            })?
     } else {
         raw.as_bytes().to_vec()
     };
@@ -99,15 +80,6 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, Failure> {
         return Err(Failure::InvalidJson("the body is empty".into()));
     }
     serde_json::from_slice(bytes).map_err(|e| Failure::InvalidJson(e.to_string()))
-}
-
-/// Failures are not `Clone` (they may hold a provider body); the early ones are simple.
-fn clone_failure(failure: &Failure) -> Failure {
-    match failure {
-        Failure::MethodNotAllowed(m) => Failure::MethodNotAllowed(m.clone()),
-        Failure::InvalidBody(m) => Failure::InvalidBody(m.clone()),
-        other => Failure::InvalidJson(other.to_string()),
-    }
 }
 
 fn answer(origin: HttpOrigin, status: u16, body: &Value, retry_after: Option<u64>) -> Value {

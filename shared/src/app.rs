@@ -27,6 +27,14 @@ pub struct App<A: Action> {
     _action: PhantomData<fn() -> A>,
 }
 
+/// What became of one payload, with the masked contact it was for (empty when the payload
+/// was not valid), for the outcome log line.
+#[derive(Debug)]
+pub struct Report {
+    pub contact: String,
+    pub result: Result<Delivered, Failure>,
+}
+
 /// A delivery the provider accepted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivered {
@@ -60,24 +68,41 @@ impl<A: Action> App<A> {
         let settings = Settings::from_env()?;
         let sdk_config = aws_config::load_from_env().await;
         let client = aws_sdk_secretsmanager::Client::new(&sdk_config);
-        Ok(Self::new(settings, Arc::new(SecretsManagerStore::new(client)))?)
+        Ok(Self::new(
+            settings,
+            Arc::new(SecretsManagerStore::new(client)),
+        )?)
     }
 
     /// Validates one payload and sends it to the provider.
-    pub async fn deliver(
+    pub async fn deliver(&self, payload: &Value, deadline: Option<Instant>) -> Report {
+        match A::validate(payload, &self.validation) {
+            Ok(request) => Report {
+                contact: A::contact_for_log(&request),
+                result: self.send(&request, deadline).await,
+            },
+            Err(problems) => Report {
+                contact: String::new(),
+                result: Err(Failure::Invalid(problems)),
+            },
+        }
+    }
+
+    /// Reads the connection and calls the provider, once more with a freshly read secret if
+    /// the provider answers 401.
+    async fn send(
         &self,
-        payload: &Value,
+        request: &A::Request,
         deadline: Option<Instant>,
     ) -> Result<Delivered, Failure> {
-        let request = A::validate(payload, &self.validation)?;
         let lease = self.connection.get().await?;
-        let call = A::provider_request(&request, &lease.connection)?;
+        let call = A::provider_request(request, &lease.connection)?;
         let mut response = self.provider.send(&call, deadline).await?;
         let mut attempts = 1;
         if response.status == 401 {
             // The token may have been rotated since we read it: read it again, once.
             let fresh = self.connection.refresh(lease.generation).await?;
-            let call = A::provider_request(&request, &fresh.connection)?;
+            let call = A::provider_request(request, &fresh.connection)?;
             response = self.provider.send(&call, deadline).await?;
             attempts = 2;
         }
@@ -92,20 +117,11 @@ impl<A: Action> App<A> {
         Ok(Delivered { response, attempts })
     }
 
-    /// The contact of a payload, masked, for logs; empty when the payload is not valid.
-    pub(crate) fn contact_for_log(&self, payload: &Value) -> String {
-        A::validate(payload, &self.validation)
-            .map(|request| A::contact_for_log(&request))
-            .unwrap_or_default()
-    }
-
     /// The Lambda handler: one invocation, whichever trigger sent it.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
         let deadline = deadline_of(&event.context);
         match trigger::classify(event.payload) {
-            Ok(Trigger::Http(request)) => {
-                Ok(api_gateway::handle(self, request, deadline).await)
-            }
+            Ok(Trigger::Http(request)) => Ok(api_gateway::handle(self, request, deadline).await),
             Ok(Trigger::Sqs(batch)) => {
                 let answer = sqs_batch::handle(self, batch, deadline).await?;
                 Ok(serde_json::to_value(answer)?)
@@ -115,6 +131,41 @@ impl<A: Action> App<A> {
                 Err(message.into())
             }
         }
+    }
+}
+
+/// One log line per payload: what happened to it, through which trigger, how long it took.
+/// Tokens never reach it; the contact is masked.
+pub(crate) fn log_outcome<A: Action>(
+    trigger: &'static str,
+    message_id: Option<&str>,
+    report: &Report,
+    started: Instant,
+) {
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let message_id = message_id.unwrap_or("");
+    match &report.result {
+        Ok(delivered) => tracing::info!(
+            action = A::NAME,
+            trigger,
+            message_id,
+            outcome = "delivered",
+            provider_status = delivered.response.status,
+            attempts = delivered.attempts,
+            contact = %report.contact,
+            duration_ms,
+            "delivered to the provider"
+        ),
+        Err(failure) => tracing::warn!(
+            action = A::NAME,
+            trigger,
+            message_id,
+            outcome = failure.kind(),
+            provider_status = failure.provider_status(),
+            contact = %report.contact,
+            duration_ms,
+            "not delivered: {failure}"
+        ),
     }
 }
 
@@ -135,9 +186,11 @@ pub fn deadline_of(context: &Context) -> Option<Instant> {
 pub async fn run<A: Action>() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let app = Arc::new(App::<A>::from_env().await?);
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<Value>| {
-        let app = app.clone();
-        async move { app.handle(event).await }
-    }))
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<Value>| {
+            let app = app.clone();
+            async move { app.handle(event).await }
+        },
+    ))
     .await
 }

@@ -21,7 +21,10 @@ pub fn unwrap(mut value: Value) -> Result<(Value, Vec<Wrapper>), Failure> {
     let mut removed = Vec::new();
     for _ in 0..MAX_LEVELS {
         if is_sns_notification(&value) {
-            let message = value.get("Message").and_then(Value::as_str).unwrap_or_default();
+            let message = value
+                .get("Message")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             value = serde_json::from_str(message).map_err(|e| {
                 Failure::InvalidJson(format!("the SNS notification's Message is not JSON: {e}"))
             })?;
@@ -68,7 +71,10 @@ mod tests {
             "Type": "Notification", "MessageId": "m", "TopicArn": "arn:aws:sns:us-east-1:1:t",
             "Message": "{\"inbox_id\": \"1\"}"
         });
-        assert_eq!(unwrap(body).unwrap(), (json!({"inbox_id": "1"}), vec![Wrapper::Sns]));
+        assert_eq!(
+            unwrap(body).unwrap(),
+            (json!({"inbox_id": "1"}), vec![Wrapper::Sns])
+        );
     }
 
     #[test]

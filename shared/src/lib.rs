@@ -24,6 +24,6 @@ pub mod trigger;
 pub mod validate;
 
 pub use action::Action;
-pub use app::{App, Delivered, Error, run};
+pub use app::{App, Delivered, Error, Report, run};
 pub use failure::Failure;
 pub use settings::Settings;

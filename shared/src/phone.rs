@@ -112,7 +112,11 @@ mod tests {
             "0055 85 98769 6383",
             "+55 (85) 98769-6383",
         ] {
-            assert_eq!(br(raw, PhoneFormat::E164).unwrap(), "+5585987696383", "{raw}");
+            assert_eq!(
+                br(raw, PhoneFormat::E164).unwrap(),
+                "+5585987696383",
+                "{raw}"
+            );
             assert_eq!(
                 br(raw, PhoneFormat::InternationalDigits).unwrap(),
                 "5585987696383"
@@ -127,7 +131,10 @@ mod tests {
             br("+351 912 345 678", PhoneFormat::NationalDigits).unwrap(),
             "351912345678"
         );
-        assert_eq!(br("+1 415 555 2671", PhoneFormat::E164).unwrap(), "+14155552671");
+        assert_eq!(
+            br("+1 415 555 2671", PhoneFormat::E164).unwrap(),
+            "+14155552671"
+        );
     }
 
     #[test]

@@ -128,12 +128,15 @@ impl ProviderClient {
         let timeout = match deadline {
             Some(deadline) => {
                 let left = deadline.saturating_duration_since(Instant::now());
-                left.saturating_sub(DEADLINE_MARGIN).min(self.request_timeout)
+                left.saturating_sub(DEADLINE_MARGIN)
+                    .min(self.request_timeout)
             }
             None => self.request_timeout,
         };
         if timeout.is_zero() {
-            return Err(timed_out("no time left in this invocation to call the provider"));
+            return Err(timed_out(
+                "no time left in this invocation to call the provider",
+            ));
         }
         let mut builder = self
             .http
@@ -144,7 +147,10 @@ impl ProviderClient {
         for (name, value) in &request.headers {
             builder = builder.header(*name, value);
         }
-        let response = builder.send().await.map_err(|e| transport_failure(e, timeout))?;
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| transport_failure(e, timeout))?;
         let status = response.status().as_u16();
         let retry_after_seconds = response
             .headers()
@@ -185,10 +191,7 @@ fn timed_out(reason: &str) -> Failure {
 
 fn transport_failure(err: reqwest::Error, timeout: Duration) -> Failure {
     if err.is_timeout() {
-        return timed_out(&format!(
-            "no answer within {} ms",
-            timeout.as_millis()
-        ));
+        return timed_out(&format!("no answer within {} ms", timeout.as_millis()));
     }
     let reason = if err.is_connect() {
         "could not connect to the provider".to_string()
@@ -227,15 +230,25 @@ mod tests {
             rejected.to_string(),
             "the provider refused the request (HTTP 404): Resource could not be found"
         );
-        assert!(answer(429, json!("Retry later")).unwrap_err().is_transient());
+        assert!(
+            answer(429, json!("Retry later"))
+                .unwrap_err()
+                .is_transient()
+        );
         assert!(answer(503, Value::Null).unwrap_err().is_transient());
     }
 
     #[test]
     fn error_messages_come_from_the_usual_keys() {
-        assert_eq!(error_message(&json!({"message": "m", "attributes": ["x"]})), "m");
+        assert_eq!(
+            error_message(&json!({"message": "m", "attributes": ["x"]})),
+            "m"
+        );
         assert_eq!(error_message(&json!({"errors": ["a", "b"]})), "a; b");
-        assert_eq!(error_message(&json!("<html>Bad Gateway</html>")), "<html>Bad Gateway</html>");
+        assert_eq!(
+            error_message(&json!("<html>Bad Gateway</html>")),
+            "<html>Bad Gateway</html>"
+        );
         assert_eq!(error_message(&Value::Null), "no body");
     }
 
@@ -254,6 +267,9 @@ mod tests {
             body: json!({}),
         };
         let shown = format!("{request:?}");
-        assert!(shown.contains("authorization") && !shown.contains("s3cr3t"), "{shown}");
+        assert!(
+            shown.contains("authorization") && !shown.contains("s3cr3t"),
+            "{shown}"
+        );
     }
 }

@@ -130,10 +130,9 @@ impl SecretStore for StaticSecretStore {
                 .values
                 .lock()
                 .map_err(|_| SecretError::Unavailable("store poisoned".into()))?;
-            values
-                .get(secret_id)
-                .cloned()
-                .ok_or_else(|| SecretError::Misconfigured(format!("secret {secret_id} does not exist")))
+            values.get(secret_id).cloned().ok_or_else(|| {
+                SecretError::Misconfigured(format!("secret {secret_id} does not exist"))
+            })
         })
     }
 }
@@ -269,7 +268,11 @@ mod tests {
         let store = Arc::new(StaticSecretStore::new());
         store.put("demo", r#"{"token":"a"}"#);
         let cache = cache(&store, Duration::from_secs(300));
-        assert_eq!(store.reads(), 0, "nothing is read before the first delivery");
+        assert_eq!(
+            store.reads(),
+            0,
+            "nothing is read before the first delivery"
+        );
         for _ in 0..3 {
             assert_eq!(cache.get().await.unwrap().connection.token, "a");
         }
@@ -296,7 +299,10 @@ mod tests {
         store.put("demo", r#"{"token":"new"}"#);
         let a = cache.refresh(first.generation).await.unwrap();
         let b = cache.refresh(first.generation).await.unwrap();
-        assert_eq!((a.connection.token.as_str(), b.generation), ("new", a.generation));
+        assert_eq!(
+            (a.connection.token.as_str(), b.generation),
+            ("new", a.generation)
+        );
         assert_eq!(store.reads(), 2);
     }
 
@@ -307,12 +313,22 @@ mod tests {
         let missing = cache.get().await.unwrap_err();
         assert!(matches!(missing, Failure::Configuration(ref m) if m.contains("does not exist")));
         store.put("demo", "not json");
-        assert!(matches!(cache.get().await.unwrap_err(), Failure::Configuration(_)));
+        assert!(matches!(
+            cache.get().await.unwrap_err(),
+            Failure::Configuration(_)
+        ));
         store.put("demo", r#"{"tokn":"x"}"#);
         let err = cache.get().await.unwrap_err().to_string();
         assert!(err.contains("token: is required"), "{err}");
         let unset: ConnectionCache<Demo> =
             ConnectionCache::new(store.clone(), None, Duration::from_secs(1));
-        assert!(unset.get().await.unwrap_err().to_string().contains("SECRET_ID"));
+        assert!(
+            unset
+                .get()
+                .await
+                .unwrap_err()
+                .to_string()
+                .contains("SECRET_ID")
+        );
     }
 }

@@ -42,7 +42,11 @@ impl Settings {
     /// Reads settings through `lookup`; an unparsable value is an error naming the variable.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let defaults = Self::default();
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let number = |name: &str, default: u64| -> Result<u64, String> {
             match get(name) {
                 None => Ok(default),
@@ -53,7 +57,9 @@ impl Settings {
         };
         let phone_region = match get("PHONE_DEFAULT_REGION") {
             None => defaults.phone_region,
-            Some(v) => v.parse().map_err(|e| format!("PHONE_DEFAULT_REGION: {e}"))?,
+            Some(v) => v
+                .parse()
+                .map_err(|e| format!("PHONE_DEFAULT_REGION: {e}"))?,
         };
         let batch_concurrency = number("BATCH_CONCURRENCY", 10)?;
         if batch_concurrency == 0 {
@@ -76,8 +82,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn from(pairs: &[(&str, &str)]) -> Result<Settings, String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_lookup(|name| map.get(name).cloned())
     }
 
@@ -91,12 +99,20 @@ mod tests {
 
     #[test]
     fn values_are_read_and_bad_ones_named() {
-        let s = from(&[("SECRET_ID", "ponte/x"), ("SECRET_MAX_AGE_SECONDS", "5"), ("PHONE_DEFAULT_REGION", "pt")])
-            .unwrap();
+        let s = from(&[
+            ("SECRET_ID", "ponte/x"),
+            ("SECRET_MAX_AGE_SECONDS", "5"),
+            ("PHONE_DEFAULT_REGION", "pt"),
+        ])
+        .unwrap();
         assert_eq!(s.secret_id.as_deref(), Some("ponte/x"));
         assert_eq!(s.secret_max_age, Duration::from_secs(5));
         assert_eq!(s.phone_region.code(), "PT");
-        assert!(from(&[("PROVIDER_TIMEOUT_MS", "soon")]).unwrap_err().contains("PROVIDER_TIMEOUT_MS"));
+        assert!(
+            from(&[("PROVIDER_TIMEOUT_MS", "soon")])
+                .unwrap_err()
+                .contains("PROVIDER_TIMEOUT_MS")
+        );
         assert!(from(&[("BATCH_CONCURRENCY", "0")]).is_err());
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::action::Action;
 use crate::api_gateway::parse_json;
-use crate::app::{App, Delivered, Error};
+use crate::app::{App, Delivered, Error, Report, log_outcome};
 use crate::envelope;
 use crate::failure::Failure;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
@@ -36,7 +36,10 @@ pub async fn handle<A: Action>(
             // A failed record SQS cannot name cannot be retried alone: fail the whole batch so
             // that SQS delivers every record again rather than losing this one.
             (None, Err(failure)) => {
-                return Err(format!("a record without messageId failed ({failure}); the whole batch will be retried").into());
+                return Err(format!(
+                    "a record without messageId failed ({failure}); the whole batch will be retried"
+                )
+                .into());
             }
         }
     }
@@ -49,40 +52,19 @@ async fn deliver_record<A: Action>(
     deadline: Option<Instant>,
 ) -> Result<Delivered, Failure> {
     let started = Instant::now();
-    let message_id = record.message_id.as_deref().unwrap_or("");
     let payload = match record.body.as_deref() {
         None => Err(Failure::InvalidBody("the record has no body".into())),
         Some(body) => parse_json(body.as_bytes())
             .and_then(envelope::unwrap)
             .map(|(payload, _)| payload),
     };
-    let (outcome, contact) = match payload {
-        Ok(payload) => (app.deliver(&payload, deadline).await, app.contact_for_log(&payload)),
-        Err(failure) => (Err(failure), String::new()),
+    let report = match payload {
+        Ok(payload) => app.deliver(&payload, deadline).await,
+        Err(failure) => Report {
+            contact: String::new(),
+            result: Err(failure),
+        },
     };
-    let elapsed_ms = started.elapsed().as_millis() as u64;
-    match &outcome {
-        Ok(delivered) => tracing::info!(
-            action = A::NAME,
-            trigger = "sqs",
-            message_id,
-            outcome = "delivered",
-            provider_status = delivered.response.status,
-            attempts = delivered.attempts,
-            contact = %contact,
-            duration_ms = elapsed_ms,
-            "delivered to the provider"
-        ),
-        Err(failure) => tracing::warn!(
-            action = A::NAME,
-            trigger = "sqs",
-            message_id,
-            outcome = failure.kind(),
-            provider_status = failure.provider_status(),
-            contact = %contact,
-            duration_ms = elapsed_ms,
-            "not delivered, left for SQS to retry: {failure}"
-        ),
-    }
-    outcome
+    log_outcome::<A>("sqs", record.message_id.as_deref(), &report, started);
+    report.result
 }

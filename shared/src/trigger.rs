@@ -41,15 +41,18 @@ pub fn classify(event: Value) -> Result<Trigger, String> {
     if event.get("Records").is_some() {
         return serde_json::from_value::<SqsEvent>(event)
             .map(Trigger::Sqs)
-            .map_err(|e| format!("the event has Records but is not an SQS batch ({e}); {EXPECTED}"));
+            .map_err(|e| {
+                format!("the event has Records but is not an SQS batch ({e}); {EXPECTED}")
+            });
     }
     let is_v2 = event
         .get("requestContext")
         .and_then(|c| c.get("http"))
         .is_some_and(Value::is_object);
     if is_v2 {
-        let request: ApiGatewayV2httpRequest = serde_json::from_value(event)
-            .map_err(|e| format!("the event looks like an HTTP API request but is not one ({e})"))?;
+        let request: ApiGatewayV2httpRequest = serde_json::from_value(event).map_err(|e| {
+            format!("the event looks like an HTTP API request but is not one ({e})")
+        })?;
         return Ok(Trigger::Http(HttpRequest {
             origin: HttpOrigin::HttpV2,
             method: request.request_context.http.method.to_string(),
@@ -82,15 +85,25 @@ mod tests {
         let sqs = json!({"Records": [{"messageId": "1", "body": "{}"}]});
         assert!(matches!(classify(sqs), Ok(Trigger::Sqs(e)) if e.records.len() == 1));
         let v2 = json!({"version": "2.0", "rawPath": "/x", "requestContext": {"http": {"method": "POST"}}, "body": "{}", "isBase64Encoded": false});
-        assert!(matches!(classify(v2), Ok(Trigger::Http(r)) if r.origin == HttpOrigin::HttpV2 && r.method == "POST"));
+        assert!(
+            matches!(classify(v2), Ok(Trigger::Http(r)) if r.origin == HttpOrigin::HttpV2 && r.method == "POST")
+        );
         let v1 = json!({"httpMethod": "POST", "path": "/x", "headers": {"Content-Type": "application/json"}, "body": "{}", "isBase64Encoded": false, "requestContext": {"httpMethod": "POST"}});
         let classified = classify(v1);
-        assert!(matches!(classified, Ok(Trigger::Http(ref r)) if r.origin == HttpOrigin::RestV1), "{classified:?}");
+        assert!(
+            matches!(classified, Ok(Trigger::Http(ref r)) if r.origin == HttpOrigin::RestV1),
+            "{classified:?}"
+        );
     }
 
     #[test]
     fn other_shapes_are_refused_with_what_was_expected() {
-        for event in [json!({"inbox_id": "1"}), json!([1, 2]), json!("x"), json!(null)] {
+        for event in [
+            json!({"inbox_id": "1"}),
+            json!([1, 2]),
+            json!("x"),
+            json!(null),
+        ] {
             let err = classify(event).unwrap_err();
             assert!(err.contains("expected an SQS batch"), "{err}");
         }

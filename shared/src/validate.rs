@@ -98,7 +98,10 @@ impl<'a> Fields<'a> {
             }),
             other => {
                 let field = if path.is_empty() { "(body)" } else { path };
-                problems.add(field, format!("must be a JSON object, not {}", type_name(other)));
+                problems.add(
+                    field,
+                    format!("must be a JSON object, not {}", type_name(other)),
+                );
                 None
             }
         }
@@ -297,9 +300,7 @@ impl<'a> Fields<'a> {
     pub fn nullable_uuid(&mut self, key: &'a str, problems: &mut Problems) -> Option<Value> {
         match self.take_nullable(key)? {
             Value::Null => Some(Value::Null),
-            Value::String(s) => {
-                uuid_value(&self.path_of(key), s, problems).map(Value::String)
-            }
+            Value::String(s) => uuid_value(&self.path_of(key), s, problems).map(Value::String),
             other => {
                 problems.add(
                     self.path_of(key),
@@ -433,7 +434,10 @@ pub fn scalar_as_string(value: &Value) -> Option<String> {
 pub fn check_max_chars(path: &str, s: &str, max: usize, problems: &mut Problems) -> bool {
     let count = s.chars().count();
     if count > max {
-        problems.add(path, format!("must be at most {max} characters, not {count}"));
+        problems.add(
+            path,
+            format!("must be at most {max} characters, not {count}"),
+        );
         false
     } else {
         true
@@ -535,7 +539,10 @@ mod tests {
         let mut problems = Problems::new();
         assert!(check_max_chars("s", &"ç".repeat(300), 300, &mut problems));
         assert!(!check_max_chars("s", &"ç".repeat(301), 300, &mut problems));
-        assert_eq!(problems.list()[0].problem, "must be at most 300 characters, not 301");
+        assert_eq!(
+            problems.list()[0].problem,
+            "must be at most 300 characters, not 301"
+        );
     }
 
     #[test]
@@ -544,7 +551,11 @@ mod tests {
         assert!(check_email("e", "maria@example.com.br", &mut problems));
         assert!(!check_email("e", "maria@", &mut problems));
         assert!(!check_email("e", "maria example.com", &mut problems));
-        assert!(check_url("u", "https://cdn.example.com/a.pdf", &mut problems));
+        assert!(check_url(
+            "u",
+            "https://cdn.example.com/a.pdf",
+            &mut problems
+        ));
         assert!(!check_url("u", "ftp://x", &mut problems));
         assert!(!check_url("u", "https://", &mut problems));
         assert_eq!(problems.list().len(), 4);

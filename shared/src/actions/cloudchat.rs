@@ -40,7 +40,10 @@ impl Connection for CloudChatConnection {
 impl CloudChatConnection {
     /// `{base}/api/v1/accounts/{account_id}{path}`
     pub fn account_url(&self, path: &str) -> String {
-        format!("{}/api/v1/accounts/{}{path}", self.base_url, self.account_id)
+        format!(
+            "{}/api/v1/accounts/{}{path}",
+            self.base_url, self.account_id
+        )
     }
 
     pub fn auth_headers(&self) -> Vec<(&'static str, String)> {
@@ -66,13 +69,17 @@ mod tests {
             c.account_url("/conversations"),
             "https://chat.example.com/api/v1/accounts/123/conversations"
         );
-        assert_eq!(c.auth_headers(), vec![("api_access_token", "tok".to_string())]);
+        assert_eq!(
+            c.auth_headers(),
+            vec![("api_access_token", "tok".to_string())]
+        );
     }
 
     #[test]
     fn base_url_defaults_and_account_id_may_be_a_number() {
-        let c = CloudChatConnection::from_secret(&json!({"api_access_token": "t", "account_id": 7}))
-            .unwrap();
+        let c =
+            CloudChatConnection::from_secret(&json!({"api_access_token": "t", "account_id": 7}))
+                .unwrap();
         assert_eq!(c.base_url, DEFAULT_BASE_URL);
         assert_eq!(c.account_id, 7);
     }
@@ -82,6 +89,9 @@ mod tests {
         let err = CloudChatConnection::from_secret(&json!({"account_id": "abc"})).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("api_access_token: is required"), "{text}");
-        assert!(text.contains("account_id: must be a positive whole number"), "{text}");
+        assert!(
+            text.contains("account_id: must be a positive whole number"),
+            "{text}"
+        );
     }
 }

@@ -66,15 +66,21 @@ impl Action for CloudChatCreateConversation {
             .optional_str("contact_email", &mut p)
             .map(|e| e.trim().to_string())
             .filter(|e| check_email("contact_email", e, &mut p));
-        let contact_phone_number = f.optional_str("contact_phone_number", &mut p).and_then(|raw| {
-            Phone::parse(&raw, ctx.phone_region)
-                .map_err(|why| p.add("contact_phone_number", why))
-                .ok()
-                .map(|phone| phone.to_format(PhoneFormat::E164))
-        });
-        let contact_given = ["contact_identifier", "contact_email", "contact_phone_number"]
-            .iter()
-            .any(|k| body.get(k).is_some_and(|v| !v.is_null()));
+        let contact_phone_number = f
+            .optional_str("contact_phone_number", &mut p)
+            .and_then(|raw| {
+                Phone::parse(&raw, ctx.phone_region)
+                    .map_err(|why| p.add("contact_phone_number", why))
+                    .ok()
+                    .map(|phone| phone.to_format(PhoneFormat::E164))
+            });
+        let contact_given = [
+            "contact_identifier",
+            "contact_email",
+            "contact_phone_number",
+        ]
+        .iter()
+        .any(|k| body.get(k).is_some_and(|v| !v.is_null()));
         if !contact_given {
             p.add(
                 "contact_identifier",
@@ -175,7 +181,10 @@ mod tests {
             base_url: "https://chat.example.com".into(),
         };
         let call = CloudChatCreateConversation::provider_request(&request, &connection).unwrap();
-        assert_eq!(call.url, "https://chat.example.com/api/v1/accounts/42/conversations");
+        assert_eq!(
+            call.url,
+            "https://chat.example.com/api/v1/accounts/42/conversations"
+        );
         assert_eq!(
             call.headers,
             vec![("api_access_token", "SEU_TOKEN_DE_API".to_string())]
@@ -222,7 +231,10 @@ mod tests {
             ]
         );
         let status = &err.list()[6].problem;
-        assert_eq!(status, "must be one of open, pending, resolved, not \"fechado\"");
+        assert_eq!(
+            status,
+            "must be one of open, pending, resolved, not \"fechado\""
+        );
     }
 
     #[test]

@@ -65,7 +65,10 @@ impl Action for CloudChatProactiveWhatsapp {
         for key in f.unread_keys() {
             let value = &body[key];
             if key.starts_with("button_param") && !is_button_param(key) {
-                p.add(key, "button parameters are named button_param_0, button_param_1, …");
+                p.add(
+                    key,
+                    "button parameters are named button_param_0, button_param_1, …",
+                );
                 continue;
             }
             match scalar_as_string(value) {
@@ -143,7 +146,10 @@ mod tests {
             call.url,
             "https://cloudchat.cloudhumans.com/api/v1/accounts/9/conversations/create_proactive_whatsapp_conversation"
         );
-        assert_eq!(call.headers, vec![("api_access_token", "ACCESS_TOKEN".to_string())]);
+        assert_eq!(
+            call.headers,
+            vec![("api_access_token", "ACCESS_TOKEN".to_string())]
+        );
         let mut expected = seed_example();
         expected["phone_number"] = json!("+5511987654321");
         assert_eq!(call.body, expected);
@@ -174,7 +180,14 @@ mod tests {
         let fields: Vec<&str> = err.list().iter().map(|p| p.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["inbox_id", "phone_number", "template_name", "header_attachment", "button_param_x", "items"]
+            [
+                "inbox_id",
+                "phone_number",
+                "template_name",
+                "header_attachment",
+                "button_param_x",
+                "items"
+            ]
         );
     }
 }

@@ -187,12 +187,18 @@ fn read_message(mut m: Fields<'_>, p: &mut Problems) -> Option<Message> {
     let path = m.path_of("type");
     let kind = match m.take("type") {
         None => {
-            p.add(path, format!("is required: one of {}", MESSAGE_TYPES.join(", ")));
+            p.add(
+                path,
+                format!("is required: one of {}", MESSAGE_TYPES.join(", ")),
+            );
             None
         }
         Some(Value::String(s)) if MESSAGE_TYPES.contains(&s.as_str()) => Some(s.as_str()),
         Some(other) => {
-            p.add(path, format!("must be one of {}, not {other}", MESSAGE_TYPES.join(", ")));
+            p.add(
+                path,
+                format!("must be one of {}, not {other}", MESSAGE_TYPES.join(", ")),
+            );
             None
         }
     };
@@ -428,7 +434,10 @@ mod tests {
         let request = validate(seed_template_with_variables()).unwrap();
         let call = SacflowSendMessage::provider_request(&request, &connection(None)).unwrap();
         assert_eq!(call.url, "https://api.sacflow.io/api/send-message");
-        assert_eq!(call.headers, vec![("authorization", "Bearer API_TOKEN".to_string())]);
+        assert_eq!(
+            call.headers,
+            vec![("authorization", "Bearer API_TOKEN".to_string())]
+        );
         assert_eq!(call.body, seed_template_with_variables());
 
         let no_variables = json!({
@@ -487,10 +496,20 @@ mod tests {
             (json!({"type": "text"}), vec!["message.body"]),
             (
                 json!({"type": "contact"}),
-                vec!["message.name", "message.phone", "message.businessDescription"],
+                vec![
+                    "message.name",
+                    "message.phone",
+                    "message.businessDescription",
+                ],
             ),
-            (json!({"type": "pdf", "url": "x", "filename": "a"}), vec!["message.url", "message.fileName", "message.filename"]),
-            (json!({"type": "document", "url": "https://a.b/c"}), vec!["message.filename", "message.caption"]),
+            (
+                json!({"type": "pdf", "url": "x", "filename": "a"}),
+                vec!["message.url", "message.fileName", "message.filename"],
+            ),
+            (
+                json!({"type": "document", "url": "https://a.b/c"}),
+                vec!["message.filename", "message.caption"],
+            ),
             (json!({"type": "video"}), vec!["message.type"]),
             (json!({"body": "x"}), vec!["message.type"]),
         ];

@@ -175,7 +175,8 @@ impl Action for WeglyCreateChat {
                 language: String::new(),
             },
         };
-        let template_fields = f.optional_object_array("template_fields", &mut p, read_template_field);
+        let template_fields =
+            f.optional_object_array("template_fields", &mut p, read_template_field);
         let person_contact_id = f.optional_uuid("person_contact_id", &mut p);
         let remote_profile_name = match f.take_nullable("remote_profile_name") {
             None => None,
@@ -216,7 +217,9 @@ impl Action for WeglyCreateChat {
     ) -> Result<ProviderRequest, Problems> {
         let body = Body {
             whatsapp_phone_id: &request.whatsapp_phone_id,
-            wa_contact_id: request.wa_contact.to_format(connection.wa_contact_id_format),
+            wa_contact_id: request
+                .wa_contact
+                .to_format(connection.wa_contact_id_format),
             template: &request.template,
             template_fields: request.template_fields.as_ref(),
             person_contact_id: request.person_contact_id.as_ref(),
@@ -274,8 +277,14 @@ mod tests {
         let call =
             WeglyCreateChat::provider_request(&request, &connection(json!({"token": "<token>"})))
                 .unwrap();
-        assert_eq!(call.url, "https://api.wegly.com.br/integrations/external/chats");
-        assert_eq!(call.headers, vec![("authorization", "Bearer <token>".to_string())]);
+        assert_eq!(
+            call.url,
+            "https://api.wegly.com.br/integrations/external/chats"
+        );
+        assert_eq!(
+            call.headers,
+            vec![("authorization", "Bearer <token>".to_string())]
+        );
         assert_eq!(call.body, seed_example());
     }
 
@@ -291,7 +300,10 @@ mod tests {
         let call = WeglyCreateChat::provider_request(&request, &conn).unwrap();
         assert_eq!(call.body["wa_contact_id"], "5511999999999");
         assert_eq!(call.url, "http://127.0.0.1:9/integrations/external/chats");
-        assert_eq!(call.headers[1], ("origin", "https://loja.example.com".to_string()));
+        assert_eq!(
+            call.headers[1],
+            ("origin", "https://loja.example.com".to_string())
+        );
     }
 
     #[test]

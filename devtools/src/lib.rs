@@ -1,0 +1,5 @@
+//! Local stand-ins that let Ponte's functions run, be tested and be measured on one machine,
+//! with no AWS account and no provider account.
+
+pub mod moto;
+pub mod runtime_api;

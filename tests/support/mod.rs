@@ -1,0 +1,170 @@
+//! What the integration tests share: one moto server per test binary, Secrets Manager helpers,
+//! and Lambda events built from the recorded AWS samples in `tests/fixtures/aws/`.
+
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use aws_sdk_secretsmanager::Client as SecretsClient;
+use aws_sdk_secretsmanager::config::{Credentials, Region};
+use base64::Engine;
+use ponte::secrets::SecretsManagerStore;
+use ponte::{Action, App, Settings};
+use ponte_devtools::moto::Moto;
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+static MOTO: OnceLock<Moto> = OnceLock::new();
+
+/// The moto server of this test binary, started on first use.
+pub fn moto_endpoint() -> String {
+    MOTO.get_or_init(|| Moto::start().expect("moto server"))
+        .endpoint()
+}
+
+/// A Secrets Manager client for moto, configured through the SDK's own loader.
+pub async fn secrets_client() -> SecretsClient {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto_endpoint())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .load()
+        .await;
+    SecretsClient::new(&config)
+}
+
+/// A secret name no other test uses.
+pub fn unique_name(prefix: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!(
+        "ponte-test/{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+pub async fn create_secret(name: &str, value: &Value) {
+    secrets_client()
+        .await
+        .create_secret()
+        .name(name)
+        .secret_string(value.to_string())
+        .send()
+        .await
+        .expect("create secret in moto");
+}
+
+pub async fn rotate_secret(name: &str, value: &Value) {
+    secrets_client()
+        .await
+        .put_secret_value()
+        .secret_id(name)
+        .secret_string(value.to_string())
+        .send()
+        .await
+        .expect("put secret value in moto");
+}
+
+/// A function wired as `main` wires it, with Secrets Manager at moto.
+pub async fn app<A: Action>(secret_id: Option<&str>) -> App<A> {
+    let settings = Settings {
+        secret_id: secret_id.map(str::to_string),
+        ..Settings::default()
+    };
+    let store = SecretsManagerStore::new(secrets_client().await);
+    App::new(settings, Arc::new(store)).expect("app")
+}
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// An API Gateway REST API (payload 1.0) POST with `body` as plain text.
+pub fn rest_v1(body: &str) -> Value {
+    let mut event = fixture("aws/apigw-rest-v1.json");
+    event["body"] = json!(body);
+    event["isBase64Encoded"] = json!(false);
+    event["headers"]["Content-Type"] = json!("application/json");
+    event
+}
+
+/// An HTTP API (payload 2.0) POST with `body` base64-encoded, as HTTP APIs may send it.
+pub fn http_v2_base64(body: &str) -> Value {
+    let mut event = fixture("aws/apigw-http-v2.json");
+    event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(body));
+    event["isBase64Encoded"] = json!(true);
+    event["headers"]["content-type"] = json!("application/json");
+    event
+}
+
+/// An HTTP API (payload 2.0) request with `body` as text and the given method.
+pub fn http_v2(method: &str, body: &str) -> Value {
+    let mut event = fixture("aws/apigw-http-v2.json");
+    event["body"] = json!(body);
+    event["isBase64Encoded"] = json!(false);
+    event["requestContext"]["http"]["method"] = json!(method);
+    event
+}
+
+/// An SQS batch with one record per `(messageId, body)`.
+pub fn sqs(records: &[(&str, &str)]) -> Value {
+    let template = fixture("aws/sqs-two-records.json")["Records"][1].clone();
+    let records: Vec<Value> = records
+        .iter()
+        .map(|(id, body)| {
+            let mut record = template.clone();
+            record["messageId"] = json!(id);
+            record["body"] = json!(body);
+            record
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+/// An SQS batch of one record whose body is an SNS notification carrying `payload`.
+pub fn sqs_from_sns(id: &str, payload: &Value) -> Value {
+    let mut event = fixture("aws/sqs-sns-envelope.json");
+    let record = &mut event["Records"][0];
+    let mut envelope: Value =
+        serde_json::from_str(record["body"].as_str().expect("sns body")).expect("sns envelope");
+    envelope["Message"] = json!(payload.to_string());
+    record["body"] = json!(envelope.to_string());
+    record["messageId"] = json!(id);
+    event
+}
+
+/// An SQS batch of one record whose body is an EventBridge event with `payload` as detail.
+pub fn sqs_from_eventbridge(id: &str, payload: &Value) -> Value {
+    let event = json!({
+        "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": "Order shipped", "source": "com.example.shop",
+        "account": "123456789012", "time": "2026-11-21T12:00:00Z", "region": "us-east-1",
+        "resources": [], "detail": payload
+    });
+    sqs(&[(id, &event.to_string())])
+}
+
+/// The JSON body of an API Gateway answer, with its status.
+pub fn http_answer(answer: &Value) -> (u16, Value) {
+    let status = answer["statusCode"].as_u64().expect("statusCode") as u16;
+    let body = serde_json::from_str(answer["body"].as_str().expect("body")).expect("JSON body");
+    (status, body)
+}
+
+/// The ids listed in an SQS batch answer, sorted.
+pub fn failed_ids(answer: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = answer["batchItemFailures"]
+        .as_array()
+        .expect("batchItemFailures")
+        .iter()
+        .map(|f| {
+            f["itemIdentifier"]
+                .as_str()
+                .expect("itemIdentifier")
+                .to_string()
+        })
+        .collect();
+    ids.sort();
+    ids
+}

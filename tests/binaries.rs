@@ -1,0 +1,226 @@
+//! The four real binaries, each started as Lambda starts it: a runtime API to poll, its
+//! connection secret in a moto server (reached through `AWS_ENDPOINT_URL`, the SDK's standard
+//! configuration) and a local stand-in as the provider. Each must send exactly the request its
+//! provider documents for events from API Gateway REST (1.0), HTTP API (2.0, base64 body) and
+//! SQS (plain and SNS-wrapped), answer as documented, and never print its token.
+
+mod support;
+
+use ponte_devtools::runtime_api::{Answer, RuntimeApi};
+use serde_json::{Value, json};
+use std::process::Stdio;
+use std::time::Duration;
+use support::*;
+use tokio::io::AsyncReadExt;
+use wiremock::matchers::{body_json, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const BUDGET: Duration = Duration::from_secs(20);
+
+struct Running {
+    api: RuntimeApi,
+    child: tokio::process::Child,
+}
+
+/// Starts `binary` against a fresh runtime API, with only the environment Lambda gives.
+async fn start(binary: &str, name: &str, secret_id: &str) -> Running {
+    let api = RuntimeApi::start().await.expect("runtime API");
+    let child = tokio::process::Command::new(binary)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", api.address())
+        .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_ENDPOINT_URL", moto_endpoint())
+        .env("SECRET_ID", secret_id)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+    Running { api, child }
+}
+
+impl Running {
+    async fn invoke(&self, event: Value) -> Value {
+        match self.api.invoke(event, BUDGET).await.expect("an answer") {
+            Answer::Response(value) => value,
+            Answer::Error(error) => panic!("the function failed: {error}"),
+        }
+    }
+
+    /// Stops the function and returns everything it printed.
+    async fn stop(mut self) -> String {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+        let mut out = String::new();
+        if let Some(mut stdout) = self.child.stdout.take() {
+            let _ = stdout.read_to_string(&mut out).await;
+        }
+        if let Some(mut stderr) = self.child.stderr.take() {
+            let _ = stderr.read_to_string(&mut out).await;
+        }
+        out
+    }
+}
+
+/// Sends `payload` through all four event shapes and checks each answer.
+async fn through_every_trigger(function: &Running, payload: &Value) {
+    let body = payload.to_string();
+    for event in [rest_v1(&body), http_v2_base64(&body)] {
+        let (status, json) = http_answer(&function.invoke(event).await);
+        assert_eq!(status, 200, "{json}");
+        assert_eq!(json["ok"], true);
+    }
+    let answer = function.invoke(sqs(&[("plain-1", &body)])).await;
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    let answer = function.invoke(sqs_from_sns("sns-1", payload)).await;
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+}
+
+/// The checks every binary's log must pass: JSON lines, an outcome per event, no token.
+fn check_logs(logs: &str, token: &str, phone_digits: &str) {
+    if std::env::var_os("PONTE_SHOW_LOGS").is_some() {
+        eprintln!("{logs}");
+    }
+    assert!(!logs.contains(token), "the token appears in the logs:\n{logs}");
+    assert!(!logs.contains(phone_digits), "a full phone number appears in the logs:\n{logs}");
+    let outcomes = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["fields"]["outcome"].is_string())
+        .count();
+    assert!(outcomes >= 5, "expected an outcome line per event:\n{logs}");
+}
+
+#[tokio::test]
+async fn cloudchat_create_conversation_binary() {
+    let server = MockServer::start().await;
+    let token = "cc-secret-token-0001";
+    let sent = json!({
+        "inbox_id": "1", "contact_phone_number": "+5585987696383",
+        "message": {"content": "Formulário do site", "message_type": "incoming"}, "status": "pending"
+    });
+    Mock::given(method("POST"))
+        .and(path("/api/v1/accounts/42/conversations"))
+        .and(header("api_access_token", token))
+        .and(header("content-type", "application/json"))
+        .and(body_json(&sent))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 77, "status": "pending"})))
+        .expect(4)
+        .mount(&server)
+        .await;
+    let secret = unique_name("bin-cc");
+    create_secret(&secret, &json!({"api_access_token": token, "account_id": "42", "base_url": server.uri()})).await;
+    let function = start(
+        env!("CARGO_BIN_EXE_cloudchat-create-conversation"),
+        "cloudchat-create-conversation",
+        &secret,
+    )
+    .await;
+    let mut payload = sent.clone();
+    payload["contact_phone_number"] = json!("(85) 98769-6383");
+    through_every_trigger(&function, &payload).await;
+
+    let (status, json) = http_answer(&function.invoke(rest_v1(r#"{"inbox_id": "1"}"#)).await);
+    assert_eq!((status, json["error"]["kind"].as_str()), (400, Some("validation")));
+    check_logs(&function.stop().await, token, "5585987696383");
+}
+
+#[tokio::test]
+async fn cloudchat_proactive_whatsapp_binary() {
+    let server = MockServer::start().await;
+    let token = "cc-secret-token-0002";
+    let sent = json!({
+        "inbox_id": "3", "phone_number": "+5511987654321", "template_name": "boas_vindas",
+        "button_param_0": "cupom10", "nome": "Maria"
+    });
+    Mock::given(method("POST"))
+        .and(path("/api/v1/accounts/9/conversations/create_proactive_whatsapp_conversation"))
+        .and(header("api_access_token", token))
+        .and(body_json(&sent))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 5})))
+        .expect(4)
+        .mount(&server)
+        .await;
+    let secret = unique_name("bin-proactive");
+    create_secret(&secret, &json!({"api_access_token": token, "account_id": 9, "base_url": server.uri()})).await;
+    let function = start(
+        env!("CARGO_BIN_EXE_cloudchat-proactive-whatsapp"),
+        "cloudchat-proactive-whatsapp",
+        &secret,
+    )
+    .await;
+    let mut payload = sent.clone();
+    payload["phone_number"] = json!("11 98765-4321");
+    through_every_trigger(&function, &payload).await;
+    let (status, _) = http_answer(&function.invoke(rest_v1(r#"{"inbox_id": "3"}"#)).await);
+    assert_eq!(status, 400);
+    check_logs(&function.stop().await, token, "5511987654321");
+}
+
+#[tokio::test]
+async fn wegly_create_chat_binary() {
+    let server = MockServer::start().await;
+    let token = "wegly-secret-token-0003";
+    let sent = json!({
+        "whatsapp_phone_id": "0b28ee57-7a57-4407-a9c5-5cd4e5a5fd6c",
+        "wa_contact_id": "11999999999",
+        "template": {"name": "saudacao_inicial", "language": "pt_BR"},
+        "template_fields": [{"component": "BODY", "type": "TEXT", "index": 1, "value": "João"}]
+    });
+    Mock::given(method("POST"))
+        .and(path("/integrations/external/chats"))
+        .and(header("authorization", format!("Bearer {token}").as_str()))
+        .and(body_json(&sent))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "3c90c3cc-0d44-4b50-8888-8dd25736052a", "status": "OPEN"})))
+        .expect(4)
+        .mount(&server)
+        .await;
+    let secret = unique_name("bin-wegly");
+    create_secret(&secret, &json!({"token": token, "base_url": server.uri()})).await;
+    let function = start(env!("CARGO_BIN_EXE_wegly-create-chat"), "wegly-create-chat", &secret).await;
+    let mut payload = sent.clone();
+    payload["wa_contact_id"] = json!("+55 11 99999-9999");
+    through_every_trigger(&function, &payload).await;
+    let (status, _) = http_answer(&function.invoke(rest_v1(r#"{"status": "OPEN"}"#)).await);
+    assert_eq!(status, 400);
+    check_logs(&function.stop().await, token, "5511999999999");
+}
+
+#[tokio::test]
+async fn sacflow_send_message_binary() {
+    let server = MockServer::start().await;
+    let token = "sacflow-secret-token-0004";
+    let sent = json!({
+        "accountId": 12, "channelId": 34,
+        "contact": {"name": "Maria", "phone": "5585987696383"},
+        "message": {"type": "template", "name": "pedido_enviado", "variables": ["Maria", "123"]}
+    });
+    Mock::given(method("POST"))
+        .and(path("/api/send-message"))
+        .and(header("authorization", format!("Bearer {token}").as_str()))
+        .and(body_json(&sent))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .expect(4)
+        .mount(&server)
+        .await;
+    let secret = unique_name("bin-sacflow");
+    create_secret(&secret, &json!({"token": token, "account_id": 12, "base_url": server.uri()})).await;
+    let function = start(env!("CARGO_BIN_EXE_sacflow-send-message"), "sacflow-send-message", &secret).await;
+    let mut payload = sent.clone();
+    payload.as_object_mut().unwrap().remove("accountId");
+    payload["contact"]["phone"] = json!("(85) 98769-6383");
+    through_every_trigger(&function, &payload).await;
+    let (status, _) = http_answer(&function.invoke(rest_v1(r#"{"channelId": 34}"#)).await);
+    assert_eq!(status, 400);
+    check_logs(&function.stop().await, token, "5585987696383");
+}

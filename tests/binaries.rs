@@ -91,8 +91,14 @@ fn check_logs(logs: &str, token: &str, phone_digits: &str) {
     if std::env::var_os("PONTE_SHOW_LOGS").is_some() {
         eprintln!("{logs}");
     }
-    assert!(!logs.contains(token), "the token appears in the logs:\n{logs}");
-    assert!(!logs.contains(phone_digits), "a full phone number appears in the logs:\n{logs}");
+    assert!(
+        !logs.contains(token),
+        "the token appears in the logs:\n{logs}"
+    );
+    assert!(
+        !logs.contains(phone_digits),
+        "a full phone number appears in the logs:\n{logs}"
+    );
     let outcomes = logs
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
@@ -114,12 +120,18 @@ async fn cloudchat_create_conversation_binary() {
         .and(header("api_access_token", token))
         .and(header("content-type", "application/json"))
         .and(body_json(&sent))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 77, "status": "pending"})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": 77, "status": "pending"})),
+        )
         .expect(4)
         .mount(&server)
         .await;
     let secret = unique_name("bin-cc");
-    create_secret(&secret, &json!({"api_access_token": token, "account_id": "42", "base_url": server.uri()})).await;
+    create_secret(
+        &secret,
+        &json!({"api_access_token": token, "account_id": "42", "base_url": server.uri()}),
+    )
+    .await;
     let function = start(
         env!("CARGO_BIN_EXE_cloudchat-create-conversation"),
         "cloudchat-create-conversation",
@@ -131,7 +143,10 @@ async fn cloudchat_create_conversation_binary() {
     through_every_trigger(&function, &payload).await;
 
     let (status, json) = http_answer(&function.invoke(rest_v1(r#"{"inbox_id": "1"}"#)).await);
-    assert_eq!((status, json["error"]["kind"].as_str()), (400, Some("validation")));
+    assert_eq!(
+        (status, json["error"]["kind"].as_str()),
+        (400, Some("validation"))
+    );
     check_logs(&function.stop().await, token, "5585987696383");
 }
 
@@ -144,7 +159,9 @@ async fn cloudchat_proactive_whatsapp_binary() {
         "button_param_0": "cupom10", "nome": "Maria"
     });
     Mock::given(method("POST"))
-        .and(path("/api/v1/accounts/9/conversations/create_proactive_whatsapp_conversation"))
+        .and(path(
+            "/api/v1/accounts/9/conversations/create_proactive_whatsapp_conversation",
+        ))
         .and(header("api_access_token", token))
         .and(body_json(&sent))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 5})))
@@ -152,7 +169,11 @@ async fn cloudchat_proactive_whatsapp_binary() {
         .mount(&server)
         .await;
     let secret = unique_name("bin-proactive");
-    create_secret(&secret, &json!({"api_access_token": token, "account_id": 9, "base_url": server.uri()})).await;
+    create_secret(
+        &secret,
+        &json!({"api_access_token": token, "account_id": 9, "base_url": server.uri()}),
+    )
+    .await;
     let function = start(
         env!("CARGO_BIN_EXE_cloudchat-proactive-whatsapp"),
         "cloudchat-proactive-whatsapp",
@@ -181,13 +202,22 @@ async fn wegly_create_chat_binary() {
         .and(path("/integrations/external/chats"))
         .and(header("authorization", format!("Bearer {token}").as_str()))
         .and(body_json(&sent))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "3c90c3cc-0d44-4b50-8888-8dd25736052a", "status": "OPEN"})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"id": "3c90c3cc-0d44-4b50-8888-8dd25736052a", "status": "OPEN"}),
+            ),
+        )
         .expect(4)
         .mount(&server)
         .await;
     let secret = unique_name("bin-wegly");
     create_secret(&secret, &json!({"token": token, "base_url": server.uri()})).await;
-    let function = start(env!("CARGO_BIN_EXE_wegly-create-chat"), "wegly-create-chat", &secret).await;
+    let function = start(
+        env!("CARGO_BIN_EXE_wegly-create-chat"),
+        "wegly-create-chat",
+        &secret,
+    )
+    .await;
     let mut payload = sent.clone();
     payload["wa_contact_id"] = json!("+55 11 99999-9999");
     through_every_trigger(&function, &payload).await;
@@ -214,8 +244,17 @@ async fn sacflow_send_message_binary() {
         .mount(&server)
         .await;
     let secret = unique_name("bin-sacflow");
-    create_secret(&secret, &json!({"token": token, "account_id": 12, "base_url": server.uri()})).await;
-    let function = start(env!("CARGO_BIN_EXE_sacflow-send-message"), "sacflow-send-message", &secret).await;
+    create_secret(
+        &secret,
+        &json!({"token": token, "account_id": 12, "base_url": server.uri()}),
+    )
+    .await;
+    let function = start(
+        env!("CARGO_BIN_EXE_sacflow-send-message"),
+        "sacflow-send-message",
+        &secret,
+    )
+    .await;
     let mut payload = sent.clone();
     payload.as_object_mut().unwrap().remove("accountId");
     payload["contact"]["phone"] = json!("(85) 98769-6383");

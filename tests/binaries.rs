@@ -6,69 +6,41 @@
 
 mod support;
 
-use ponte_devtools::runtime_api::{Answer, RuntimeApi};
+use ponte_devtools::function::{LocalFunction, Output};
+use ponte_devtools::moto::function_env;
+use ponte_devtools::runtime_api::Answer;
 use serde_json::{Value, json};
-use std::process::Stdio;
+use std::path::Path;
 use std::time::Duration;
 use support::*;
-use tokio::io::AsyncReadExt;
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const BUDGET: Duration = Duration::from_secs(20);
 
-struct Running {
-    api: RuntimeApi,
-    child: tokio::process::Child,
+/// Starts `binary` with JSON logs and its secret in moto.
+async fn start(binary: &str, name: &str, secret_id: &str) -> Running {
+    let mut env = function_env(&moto_endpoint(), secret_id);
+    env.push(("AWS_LAMBDA_LOG_FORMAT", "JSON".into()));
+    let function = LocalFunction::start(Path::new(binary), name, &env, Output::Capture)
+        .await
+        .expect("the function starts");
+    Running(function)
 }
 
-/// Starts `binary` against a fresh runtime API, with only the environment Lambda gives.
-async fn start(binary: &str, name: &str, secret_id: &str) -> Running {
-    let api = RuntimeApi::start().await.expect("runtime API");
-    let child = tokio::process::Command::new(binary)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_LAMBDA_RUNTIME_API", api.address())
-        .env("AWS_LAMBDA_FUNCTION_NAME", name)
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_ENDPOINT_URL", moto_endpoint())
-        .env("SECRET_ID", secret_id)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
-    Running { api, child }
-}
+struct Running(LocalFunction);
 
 impl Running {
     async fn invoke(&self, event: Value) -> Value {
-        match self.api.invoke(event, BUDGET).await.expect("an answer") {
+        match self.0.invoke(event, BUDGET).await.expect("an answer") {
             Answer::Response(value) => value,
             Answer::Error(error) => panic!("the function failed: {error}"),
         }
     }
 
     /// Stops the function and returns everything it printed.
-    async fn stop(mut self) -> String {
-        let _ = self.child.start_kill();
-        let _ = self.child.wait().await;
-        let mut out = String::new();
-        if let Some(mut stdout) = self.child.stdout.take() {
-            let _ = stdout.read_to_string(&mut out).await;
-        }
-        if let Some(mut stderr) = self.child.stderr.take() {
-            let _ = stderr.read_to_string(&mut out).await;
-        }
-        out
+    async fn stop(self) -> String {
+        self.0.stop().await
     }
 }
 

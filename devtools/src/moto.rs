@@ -16,11 +16,20 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// Starts a server with `python` (the `PONTE_PYTHON` variable, else `python3`).
+    /// Starts a server on a free port.
     pub fn start() -> Result<Self, String> {
+        Self::start_on(0)
+    }
+
+    /// Starts a server on `port` (0: a free one) with the Python of `PONTE_PYTHON`, else
+    /// `python3`.
+    pub fn start_on(port: u16) -> Result<Self, String> {
         let python = std::env::var("PONTE_PYTHON").unwrap_or_else(|_| "python3".into());
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("moto_server.py");
-        let port = free_port().map_err(|e| format!("no free port: {e}"))?;
+        let port = match port {
+            0 => free_port().map_err(|e| format!("no free port: {e}"))?,
+            port => port,
+        };
         let mut child = Command::new(&python)
             .arg(&script)
             .arg(port.to_string())
@@ -64,4 +73,53 @@ impl Drop for Moto {
 /// A port that was free a moment ago.
 pub fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A Secrets Manager client for the moto server at `endpoint`, through the SDK's own loader.
+pub async fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
+    use aws_sdk_secretsmanager::config::{Credentials, Region};
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
+        .load()
+        .await;
+    aws_sdk_secretsmanager::Client::new(&config)
+}
+
+/// Creates the secret `name` holding `value`, or gives it that value if it exists.
+pub async fn put_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    name: &str,
+    value: &serde_json::Value,
+) -> Result<(), String> {
+    let created = client
+        .create_secret()
+        .name(name)
+        .secret_string(value.to_string())
+        .send()
+        .await;
+    if created.is_ok() {
+        return Ok(());
+    }
+    client
+        .put_secret_value()
+        .secret_id(name)
+        .secret_string(value.to_string())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("cannot store secret {name}: {e}"))
+}
+
+/// The environment a function needs to reach Secrets Manager at moto, with dummy credentials
+/// (without them the SDK would look for an instance role and fail).
+pub fn function_env(endpoint: &str, secret_id: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ("AWS_ENDPOINT_URL", endpoint.into()),
+        ("SECRET_ID", secret_id.into()),
+    ]
 }

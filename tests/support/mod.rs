@@ -4,7 +4,6 @@
 #![allow(dead_code)] // each test binary uses its own part of this module
 
 use aws_sdk_secretsmanager::Client as SecretsClient;
-use aws_sdk_secretsmanager::config::{Credentials, Region};
 use base64::Engine;
 use ponte::secrets::SecretsManagerStore;
 use ponte::{Action, App, Settings};
@@ -23,13 +22,7 @@ pub fn moto_endpoint() -> String {
 
 /// A Secrets Manager client for moto, configured through the SDK's own loader.
 pub async fn secrets_client() -> SecretsClient {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto_endpoint())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .load()
-        .await;
-    SecretsClient::new(&config)
+    ponte_devtools::moto::secrets_client(&moto_endpoint()).await
 }
 
 /// A secret name no other test uses.

@@ -1,0 +1,381 @@
+//! `ponte-local`: runs Ponte's four functions on this machine with embedded defaults.
+//!
+//! It starts a moto server holding the four connection secrets, the provider sandbox, and each
+//! function binary under a local Lambda runtime API; sends every event in `events/<function>/`;
+//! and prints, for each, what came in, what the provider received and what the function
+//! answered. It exits 0 when every event was delivered as expected.
+//!
+//! `--serve` keeps moto and the sandbox running instead, and prints the variables with which
+//! `cargo lambda watch` runs the functions against them.
+
+use ponte_devtools::function::{LocalFunction, Output};
+use ponte_devtools::moto::{self, Moto};
+use ponte_devtools::runtime_api::Answer;
+use ponte_devtools::sandbox::{Received, Sandbox};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+struct Function {
+    name: &'static str,
+    connection: fn(&str) -> Value,
+}
+
+const FUNCTIONS: [Function; 4] = [
+    Function {
+        name: "cloudchat-create-conversation",
+        connection: cloudchat,
+    },
+    Function {
+        name: "cloudchat-proactive-whatsapp",
+        connection: cloudchat,
+    },
+    Function {
+        name: "wegly-create-chat",
+        connection: |base_url| json!({"token": "local-wegly-token", "base_url": base_url}),
+    },
+    Function {
+        name: "sacflow-send-message",
+        connection: |base_url| json!({"token": "local-sacflow-token", "account_id": 1, "base_url": base_url}),
+    },
+];
+
+fn cloudchat(base_url: &str) -> Value {
+    json!({"api_access_token": "local-cloudchat-token", "account_id": "1", "base_url": base_url})
+}
+
+fn secret_id(function: &str) -> String {
+    format!("ponte-local/{function}")
+}
+
+struct Args {
+    bin_dir: PathBuf,
+    events_dir: PathBuf,
+    serve: bool,
+    moto_port: u16,
+    sandbox_port: u16,
+    /// Connections given by the user (`--connection NAME=FILE`), e.g. a real provider account.
+    connections: Vec<(String, Value)>,
+}
+
+/// Ports of `--serve`, fixed so that `cargo lambda watch` settings can name them.
+const SERVE_MOTO_PORT: u16 = 5055;
+const SERVE_SANDBOX_PORT: u16 = 5056;
+
+const USAGE: &str = "usage: ponte-local [--bin-dir DIR] [--events DIR] [--connection FUNCTION=FILE]... [--serve [--moto-port PORT] [--sandbox-port PORT]]";
+
+fn read_connection(spec: &str) -> Result<(String, Value), String> {
+    let (name, file) = spec
+        .split_once('=')
+        .ok_or("--connection wants FUNCTION=FILE")?;
+    if !FUNCTIONS.iter().any(|f| f.name == name) {
+        return Err(format!(
+            "--connection: {name:?} is not one of Ponte's functions"
+        ));
+    }
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
+    let value = serde_json::from_str(&text).map_err(|e| format!("{file}: not JSON: {e}"))?;
+    Ok((name.to_string(), value))
+}
+
+fn parse_args() -> Result<Args, String> {
+    let devtools = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = devtools.parent().unwrap_or(devtools).to_path_buf();
+    let mut args = Args {
+        bin_dir: root.join("target/debug"),
+        events_dir: root.join("events"),
+        serve: false,
+        moto_port: 0,
+        sandbox_port: 0,
+        connections: Vec::new(),
+    };
+    let port = |value: Option<String>, flag: &str| {
+        value
+            .and_then(|p| p.parse::<u16>().ok())
+            .ok_or(format!("{flag} needs a port number"))
+    };
+    let mut given = std::env::args().skip(1);
+    while let Some(arg) = given.next() {
+        match arg.as_str() {
+            "--bin-dir" => args.bin_dir = given.next().ok_or("--bin-dir needs a folder")?.into(),
+            "--events" => args.events_dir = given.next().ok_or("--events needs a folder")?.into(),
+            "--serve" => args.serve = true,
+            "--moto-port" => args.moto_port = port(given.next(), "--moto-port")?,
+            "--sandbox-port" => args.sandbox_port = port(given.next(), "--sandbox-port")?,
+            "--connection" => args
+                .connections
+                .push(read_connection(&given.next().ok_or(USAGE)?)?),
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown argument {other:?} (see --help)")),
+        }
+    }
+    if args.serve {
+        if args.moto_port == 0 {
+            args.moto_port = SERVE_MOTO_PORT;
+        }
+        if args.sandbox_port == 0 {
+            args.sandbox_port = SERVE_SANDBOX_PORT;
+        }
+    }
+    Ok(args)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(message) => {
+            eprintln!("ponte-local: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run() -> Result<bool, String> {
+    let args = parse_args()?;
+    let moto = Moto::start_on(args.moto_port)?;
+    let sandbox = Sandbox::start(args.sandbox_port)
+        .await
+        .map_err(|e| format!("sandbox: {e}"))?;
+    let secrets = moto::secrets_client(&moto.endpoint()).await;
+    for function in &FUNCTIONS {
+        let given = args
+            .connections
+            .iter()
+            .find(|(name, _)| name == function.name);
+        let connection = match given {
+            Some((_, connection)) => {
+                println!(
+                    "{}: using the connection you gave (not the sandbox)",
+                    function.name
+                );
+                connection.clone()
+            }
+            None => (function.connection)(&sandbox.url()),
+        };
+        moto::put_secret(&secrets, &secret_id(function.name), &connection).await?;
+    }
+    println!("moto (Secrets Manager) at {}", moto.endpoint());
+    println!("provider sandbox at {}", sandbox.url());
+
+    if args.serve {
+        serve(&moto, &sandbox).await;
+        return Ok(true);
+    }
+
+    let log_dir = args.bin_dir.join("ponte-local-logs");
+    std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
+    let (mut passed, mut failed) = (0, 0);
+    for function in &FUNCTIONS {
+        let binary = args.bin_dir.join(function.name);
+        if !binary.exists() {
+            return Err(format!(
+                "{} is not built: run `cargo build --bins` first",
+                binary.display()
+            ));
+        }
+        let log_path = log_dir.join(format!("{}.log", function.name));
+        let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+        let env = moto::function_env(&moto.endpoint(), &secret_id(function.name));
+        let running = LocalFunction::start(&binary, function.name, &env, Output::File(log)).await?;
+        for event_path in event_files(&args.events_dir.join(function.name))? {
+            sandbox.clear();
+            let uses_sandbox = !args
+                .connections
+                .iter()
+                .any(|(name, _)| name == function.name);
+            let ok =
+                run_event(function.name, &running, &event_path, &sandbox, uses_sandbox).await?;
+            if ok {
+                passed += 1;
+            } else {
+                failed += 1;
+            }
+        }
+        running.stop().await;
+        println!("   (the function's own log: {})", log_path.display());
+    }
+    println!();
+    println!("local run: {passed} passed, {failed} failed");
+    Ok(failed == 0 && passed > 0)
+}
+
+fn event_files(folder: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(folder)
+        .map_err(|e| format!("{}: {e}", folder.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Sends one event file and prints the report; true when the outcome is the expected one.
+async fn run_event(
+    function: &str,
+    running: &LocalFunction,
+    path: &Path,
+    sandbox: &Sandbox,
+    uses_sandbox: bool,
+) -> Result<bool, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let event: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy())
+        .unwrap_or_default();
+    println!();
+    println!("━━ {function} ← events/{function}/{file}");
+    let records = event["Records"].as_array().map(Vec::len);
+    match records {
+        Some(_) => {
+            for record in event["Records"].as_array().into_iter().flatten() {
+                let body = record["body"].as_str().unwrap_or_default();
+                show(
+                    "came in",
+                    &format!("SQS record {}", record["messageId"]),
+                    body,
+                );
+            }
+        }
+        None => show(
+            "came in",
+            &format!(
+                "{} {}",
+                event["requestContext"]["http"]["method"]
+                    .as_str()
+                    .or(event["httpMethod"].as_str())
+                    .unwrap_or("?"),
+                event["rawPath"]
+                    .as_str()
+                    .or(event["path"].as_str())
+                    .unwrap_or("?")
+            ),
+            event["body"].as_str().unwrap_or_default(),
+        ),
+    }
+    let answer = running
+        .invoke(event.clone(), Duration::from_secs(30))
+        .await?;
+    let received = sandbox.received();
+    for request in &received {
+        show_request(request);
+    }
+    if received.is_empty() {
+        let note = if uses_sandbox {
+            "nothing"
+        } else {
+            "(a real provider: see its own records)"
+        };
+        println!("   provider got  {note}");
+    }
+    // With a connection of the user's own, the provider is real and the sandbox sees nothing.
+    let expected_requests = if uses_sandbox {
+        records.unwrap_or(1)
+    } else {
+        0
+    };
+    let ok = match (&answer, records) {
+        (Answer::Response(answer), Some(count)) => {
+            show("answered", "SQS batch response", &answer.to_string());
+            answer["batchItemFailures"]
+                .as_array()
+                .is_some_and(Vec::is_empty)
+                && received.len() == expected_requests
+                && count > 0
+        }
+        (Answer::Response(answer), None) => {
+            let status = answer["statusCode"].as_u64().unwrap_or_default();
+            show(
+                "answered",
+                &format!("HTTP {status}"),
+                answer["body"].as_str().unwrap_or_default(),
+            );
+            status == 200 && received.len() == expected_requests
+        }
+        (Answer::Error(error), _) => {
+            show("answered", "an invocation error", &error.to_string());
+            false
+        }
+    };
+    println!(
+        "   {}",
+        if ok {
+            "✔ delivered"
+        } else {
+            "✘ not as expected"
+        }
+    );
+    Ok(ok)
+}
+
+fn show_request(request: &Received) {
+    let headers: Vec<String> = request
+        .headers
+        .iter()
+        .filter(|(name, _)| {
+            [
+                "api_access_token",
+                "authorization",
+                "origin",
+                "content-type",
+            ]
+            .contains(&name.as_str())
+        })
+        .map(|(name, value)| format!("{name}: {value}"))
+        .collect();
+    show(
+        "provider got",
+        &format!(
+            "{} {} [{}] → {}",
+            request.method,
+            request.path,
+            headers.join(", "),
+            request.status
+        ),
+        &request.body.to_string(),
+    );
+}
+
+/// Prints a labelled block: a title line, then the JSON pretty-printed (or the text as it is).
+fn show(label: &str, title: &str, body: &str) {
+    println!("   {label:<13} {title}");
+    let pretty = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| body.to_string());
+    for line in pretty.lines().take(30) {
+        println!("   {:<13} {line}", "");
+    }
+}
+
+async fn serve(moto: &Moto, sandbox: &Sandbox) {
+    println!();
+    println!(
+        "Secrets stored: {}",
+        FUNCTIONS.map(|f| secret_id(f.name)).join(", ")
+    );
+    println!("Run the functions with cargo lambda in another terminal:");
+    println!();
+    println!(
+        "  AWS_ENDPOINT_URL={} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \\",
+        moto.endpoint()
+    );
+    println!(
+        "    cargo lambda watch --env-var SECRET_ID=ponte-local/cloudchat-create-conversation"
+    );
+    println!();
+    println!(
+        "  cargo lambda invoke cloudchat-create-conversation --data-file events/cloudchat-create-conversation/http-api.json"
+    );
+    println!();
+    println!(
+        "What the sandbox received: curl {}/_sandbox/requests",
+        sandbox.url()
+    );
+    println!("Press Ctrl-C to stop.");
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,439 @@
+//! The provider sandbox: a local stand-in for the four provider endpoints.
+//!
+//! It answers like the providers do (a Chatwoot-style conversation for Cloud Chat, the chat
+//! object of Wegly's documentation, a small acknowledgement for Sacflow, whose answer is not
+//! documented), refuses requests without credentials with a 401, records every request it
+//! receives, and can be told to fail (a status, a delay) for demos and tests.
+//!
+//! Control routes, under `/_sandbox/`: `GET requests` lists what was received, `DELETE requests`
+//! forgets it, `POST faults` with `{"path": "/api/send-message", "status": 500, "delay_ms": 0,
+//! "times": 1}` makes the next matching requests fail, `DELETE faults` clears them.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One request as the sandbox received it. Credentials are shown masked.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Received {
+    pub provider: &'static str,
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+    pub status: u16,
+}
+
+/// A failure to play for the next `times` requests whose path contains `path`.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+pub struct Fault {
+    #[serde(default)]
+    pub path: String,
+    #[serde(default = "default_fault_status")]
+    pub status: u16,
+    #[serde(default)]
+    pub delay_ms: u64,
+    #[serde(default = "default_times")]
+    pub times: u64,
+}
+
+fn default_fault_status() -> u16 {
+    500
+}
+
+fn default_times() -> u64 {
+    1
+}
+
+#[derive(Default)]
+struct Shared {
+    received: Mutex<Vec<Received>>,
+    faults: Mutex<Vec<Fault>>,
+    next_id: AtomicU64,
+}
+
+/// A running sandbox; stops when dropped.
+pub struct Sandbox {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Sandbox {
+    /// Starts on `port` of 127.0.0.1 (0 picks a free one).
+    pub async fn start(port: u16) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            next_id: AtomicU64::new(1),
+            ..Shared::default()
+        });
+        let app = Router::new()
+            .route(
+                "/api/v1/accounts/{account}/conversations",
+                post(cloudchat_conversation),
+            )
+            .route(
+                "/api/v1/accounts/{account}/conversations/create_proactive_whatsapp_conversation",
+                post(cloudchat_proactive),
+            )
+            .route("/integrations/external/chats", post(wegly_chat))
+            .route("/api/send-message", post(sacflow_message))
+            .route(
+                "/_sandbox/requests",
+                get(list_requests).delete(clear_requests),
+            )
+            .route("/_sandbox/faults", post(add_fault).delete(clear_faults))
+            .fallback(not_found)
+            .with_state(shared.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self {
+            addr,
+            shared,
+            server,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, the `base_url` to put in a connection secret.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every request received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.shared
+            .received
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn clear(&self) {
+        if let Ok(mut received) = self.shared.received.lock() {
+            received.clear();
+        }
+    }
+
+    pub fn add_fault(&self, fault: Fault) {
+        if let Ok(mut faults) = self.shared.faults.lock() {
+            faults.push(fault);
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// What the shared part of every provider route decided.
+enum Gate {
+    /// Answer with this (a fault, a missing credential, a body that is not JSON).
+    Answer(u16, Value),
+    /// Go on: the request's JSON body and the id for the object to create.
+    Pass(Value, u64),
+}
+
+fn mask_credential(value: &str) -> String {
+    let (scheme, token) = match value.strip_prefix("Bearer ") {
+        Some(token) => ("Bearer ", token),
+        None => ("", value),
+    };
+    let visible: String = token.chars().take(4).collect();
+    format!("{scheme}{visible}…")
+}
+
+/// Records the request, plays a matching fault, checks the credential and the body.
+async fn gate(
+    shared: &Shared,
+    provider: &'static str,
+    path: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+    credential: fn(&HeaderMap) -> bool,
+) -> Gate {
+    let fault = shared.faults.lock().ok().and_then(|mut faults| {
+        let index = faults.iter().position(|f| path.contains(&f.path))?;
+        let fault = faults[index].clone();
+        faults[index].times -= 1;
+        if faults[index].times == 0 {
+            faults.remove(index);
+        }
+        Some(fault)
+    });
+    let parsed: Result<Value, _> = serde_json::from_slice(body);
+    let (status, answer) = if let Some(fault) = fault {
+        tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
+        let answer = match fault.status {
+            429 => json!("Retry later"),
+            status if status >= 500 => json!({"error": "sandbox fault"}),
+            _ => json!({"error": "sandbox fault"}),
+        };
+        (Some(fault.status), answer)
+    } else if !credential(headers) {
+        (Some(401), json!({"error": "Invalid Access Token"}))
+    } else if parsed.is_err() {
+        (Some(400), json!({"error": "body is not JSON"}))
+    } else {
+        (None, Value::Null)
+    };
+    let shown_headers = headers
+        .iter()
+        .map(|(name, value)| {
+            let value = value.to_str().unwrap_or("");
+            let shown = match name.as_str() {
+                "authorization" | "api_access_token" => mask_credential(value),
+                _ => value.to_string(),
+            };
+            (name.to_string(), shown)
+        })
+        .collect();
+    let id = shared.next_id.fetch_add(1, Ordering::SeqCst);
+    let record = Received {
+        provider,
+        method: "POST".into(),
+        path: path.to_string(),
+        headers: shown_headers,
+        body: parsed.as_ref().cloned().unwrap_or(Value::Null),
+        status: status.unwrap_or(200),
+    };
+    if let Ok(mut received) = shared.received.lock() {
+        received.push(record);
+    }
+    match (status, parsed) {
+        (Some(status), _) => Gate::Answer(status, answer),
+        (None, Ok(body)) => Gate::Pass(body, id),
+        (None, Err(_)) => Gate::Answer(400, json!({"error": "body is not JSON"})),
+    }
+}
+
+fn has_cloudchat_token(headers: &HeaderMap) -> bool {
+    headers
+        .get("api_access_token")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| !v.trim().is_empty())
+}
+
+fn has_bearer_token(headers: &HeaderMap) -> bool {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|v| !v.trim().is_empty())
+}
+
+fn reply(status: u16, body: Value) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match body {
+        Value::String(text) => (status, text).into_response(),
+        body => (status, axum::Json(body)).into_response(),
+    }
+}
+
+/// A uuid-shaped id that is unique within this sandbox.
+fn sandbox_uuid(n: u64) -> String {
+    format!("00000000-0000-4000-8000-{n:012}")
+}
+
+fn e164_ok(phone: &str) -> bool {
+    let digits = phone.strip_prefix('+').unwrap_or("");
+    (2..=15).contains(&digits.len())
+        && !digits.starts_with('0')
+        && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A conversation as Chatwoot returns it, trimmed to the parts worth showing.
+fn conversation(id: u64, account: &str, body: &Value, status: &str) -> Value {
+    json!({
+        "id": id,
+        "account_id": account.parse::<u64>().unwrap_or_default(),
+        "inbox_id": body["inbox_id"].as_str().and_then(|s| s.parse::<u64>().ok()).or_else(|| body["inbox_id"].as_u64()),
+        "status": status,
+        "uuid": sandbox_uuid(id),
+        "messages": [],
+        "custom_attributes": body.get("custom_attributes").cloned().unwrap_or_else(|| json!({})),
+        "meta": {"sender": {"id": 1000 + id, "email": body.get("contact_email"), "phone_number": body.get("contact_phone_number").or(body.get("phone_number"))}}
+    })
+}
+
+async fn cloudchat_conversation(
+    State(shared): State<Arc<Shared>>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = format!("/api/v1/accounts/{account}/conversations");
+    match gate(
+        &shared,
+        "cloudchat",
+        &path,
+        &headers,
+        &body,
+        has_cloudchat_token,
+    )
+    .await
+    {
+        Gate::Answer(status, body) => reply(status, body),
+        Gate::Pass(body, id) => {
+            let status = body["status"].as_str().unwrap_or("open");
+            if !["open", "pending", "resolved"].contains(&status) {
+                // Upstream Chatwoot fails like this on an unknown status.
+                return reply(500, json!({"error": "Internal Server Error"}));
+            }
+            if let Some(phone) = body["contact_phone_number"].as_str()
+                && !e164_ok(phone)
+            {
+                return reply(
+                    422,
+                    json!({"message": "Phone number should be in e164 format", "attributes": ["phone_number"]}),
+                );
+            }
+            reply(200, conversation(id, &account, &body, status))
+        }
+    }
+}
+
+async fn cloudchat_proactive(
+    State(shared): State<Arc<Shared>>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path =
+        format!("/api/v1/accounts/{account}/conversations/create_proactive_whatsapp_conversation");
+    match gate(
+        &shared,
+        "cloudchat",
+        &path,
+        &headers,
+        &body,
+        has_cloudchat_token,
+    )
+    .await
+    {
+        Gate::Answer(status, body) => reply(status, body),
+        Gate::Pass(body, id) => {
+            if !body["phone_number"].as_str().is_some_and(e164_ok) {
+                return reply(
+                    422,
+                    json!({"error": "phone_number must be in E.164 format"}),
+                );
+            }
+            reply(200, conversation(id, &account, &body, "open"))
+        }
+    }
+}
+
+async fn wegly_chat(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = "/integrations/external/chats";
+    match gate(&shared, "wegly", path, &headers, &body, has_bearer_token).await {
+        Gate::Answer(status, body) => reply(status, body),
+        Gate::Pass(body, id) => reply(
+            200,
+            json!({
+                "id": sandbox_uuid(id),
+                "wa_contact_id": body["wa_contact_id"],
+                "contact_name": body.get("remote_profile_name").cloned().unwrap_or(Value::Null),
+                "contact_number": body["wa_contact_id"],
+                "status": body.get("status").cloned().unwrap_or_else(|| json!("OPEN")),
+                "chat_type": "INDIVIDUAL",
+                "unread_count": 0,
+                "is_manually_unread": false,
+                "priority": 1,
+                "archived_at": null,
+                "assigned_agent_id": body.get("assigned_agent_id").cloned().unwrap_or(Value::Null),
+                "phone_number": {"id": body["whatsapp_phone_id"], "display_number": "+55 11 4000-0000"},
+                "last_message_at": null,
+                "last_message": {
+                    "id": sandbox_uuid(id + 1_000_000),
+                    "type": "template",
+                    "origin": "OUTBOUND",
+                    "from_me": true,
+                    "sent_via": "API",
+                    "status": "processing",
+                    "body_text": body["template"]["name"]
+                }
+            }),
+        ),
+    }
+}
+
+async fn sacflow_message(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = "/api/send-message";
+    match gate(&shared, "sacflow", path, &headers, &body, has_bearer_token).await {
+        Gate::Answer(status, body) => reply(status, body),
+        Gate::Pass(body, id) => {
+            if body["accountId"].as_u64().is_none() || body["channelId"].as_u64().is_none() {
+                return reply(
+                    400,
+                    json!({"error": "accountId and channelId are required"}),
+                );
+            }
+            reply(
+                200,
+                json!({"success": true, "messageId": id, "ticketId": 5000 + id}),
+            )
+        }
+    }
+}
+
+async fn list_requests(State(shared): State<Arc<Shared>>) -> Response {
+    let received = shared
+        .received
+        .lock()
+        .map(|r| r.clone())
+        .unwrap_or_default();
+    axum::Json(json!(received)).into_response()
+}
+
+async fn clear_requests(State(shared): State<Arc<Shared>>) -> StatusCode {
+    if let Ok(mut received) = shared.received.lock() {
+        received.clear();
+    }
+    StatusCode::NO_CONTENT
+}
+
+async fn add_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<Fault>(&body) {
+        Ok(fault) if fault.times > 0 => {
+            if let Ok(mut faults) = shared.faults.lock() {
+                faults.push(fault.clone());
+            }
+            reply(201, json!(fault))
+        }
+        _ => reply(
+            400,
+            json!({"error": "send {\"path\": \"...\", \"status\": 500, \"delay_ms\": 0, \"times\": 1}"}),
+        ),
+    }
+}
+
+async fn clear_faults(State(shared): State<Arc<Shared>>) -> StatusCode {
+    if let Ok(mut faults) = shared.faults.lock() {
+        faults.clear();
+    }
+    StatusCode::NO_CONTENT
+}
+
+async fn not_found() -> Response {
+    reply(404, json!({"error": "Resource could not be found"}))
+}

@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Writes events/<function>/*.json: one ready Lambda event per function and trigger.
+
+Each function gets the same payload through four triggers: an HTTP API request (payload 2.0,
+what `sam deploy` creates), a REST API request (payload 1.0), an SQS batch, and an SQS batch
+whose record is an SNS notification. The payloads follow each provider's documentation and
+match the connections `scripts/run-local` stores in its moto server. Run it again after
+changing a payload; the files are committed so that `cargo lambda invoke --data-file` and
+`sam local invoke -e` can use them as they are.
+"""
+
+import json
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+PAYLOADS = {
+    "cloudchat-create-conversation": (
+        "/cloudchat/conversations",
+        {
+            "inbox_id": "1",
+            "contact_email": "maria.souza@example.com",
+            "contact_phone_number": "(85) 98769-6383",
+            "message": {
+                "content": "Olá! Preenchi o formulário de orçamento e gostaria de falar com um consultor.",
+                "message_type": "incoming",
+            },
+            "custom_attributes": {"origem": "site", "plano": "empresarial"},
+        },
+    ),
+    "cloudchat-proactive-whatsapp": (
+        "/cloudchat/whatsapp",
+        {
+            "inbox_id": "2",
+            "phone_number": "+55 11 98765-4321",
+            "template_name": "pedido_enviado",
+            "button_param_0": "PED-2026-0042",
+            "nome": "Maria",
+            "pedido": "PED-2026-0042",
+        },
+    ),
+    "wegly-create-chat": (
+        "/wegly/chats",
+        {
+            "whatsapp_phone_id": "0b28ee57-7a57-4407-a9c5-5cd4e5a5fd6c",
+            "wa_contact_id": "(11) 99999-9999",
+            "template": {"name": "saudacao_inicial", "language": "pt_BR"},
+            "template_fields": [
+                {"component": "BODY", "type": "TEXT", "index": 1, "value": "João"}
+            ],
+            "remote_profile_name": "João Pereira",
+        },
+    ),
+    "sacflow-send-message": (
+        "/sacflow/messages",
+        {
+            "channelId": 1,
+            "contact": {"name": "Ana Lima", "phone": "(21) 99876-5432"},
+            "message": {
+                "type": "template",
+                "name": "confirmacao_agendamento",
+                "variables": ["Ana", "25/11 às 14h"],
+            },
+            "summary": "Agendamento confirmado pelo site",
+        },
+    ),
+}
+
+
+def http_api(route, body):
+    return {
+        "version": "2.0",
+        "routeKey": f"POST {route}",
+        "rawPath": route,
+        "rawQueryString": "",
+        "headers": {
+            "content-type": "application/json",
+            "host": "abc123.execute-api.us-east-1.amazonaws.com",
+            "user-agent": "curl/8.5.0",
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abc123",
+            "http": {
+                "method": "POST",
+                "path": route,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.10",
+                "userAgent": "curl/8.5.0",
+            },
+            "requestId": "Jt7cnhSfoAMEJWg=",
+            "routeKey": f"POST {route}",
+            "stage": "$default",
+            "time": "21/Nov/2026:12:00:00 +0000",
+            "timeEpoch": 1795262400000,
+        },
+        "body": json.dumps(body, ensure_ascii=False),
+        "isBase64Encoded": False,
+    }
+
+
+def rest_api(route, body):
+    return {
+        "resource": route,
+        "path": route,
+        "httpMethod": "POST",
+        "headers": {"Content-Type": "application/json", "User-Agent": "curl/8.5.0"},
+        "multiValueHeaders": {
+            "Content-Type": ["application/json"],
+            "User-Agent": ["curl/8.5.0"],
+        },
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": "123456789012",
+            "resourceId": "a1b2c3",
+            "stage": "prod",
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "requestTimeEpoch": 1795262400000,
+            "identity": {"sourceIp": "203.0.113.10", "userAgent": "curl/8.5.0"},
+            "path": f"/prod{route}",
+            "resourcePath": route,
+            "httpMethod": "POST",
+            "apiId": "a1b2c3d4e5",
+            "protocol": "HTTP/1.1",
+        },
+        "body": json.dumps(body, ensure_ascii=False),
+        "isBase64Encoded": False,
+    }
+
+
+def sqs_record(message_id, body):
+    return {
+        "messageId": message_id,
+        "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
+        "body": body,
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": "1795262400000",
+            "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+            "ApproximateFirstReceiveTimestamp": "1795262400005",
+        },
+        "messageAttributes": {},
+        "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:ponte-queue",
+        "awsRegion": "us-east-1",
+    }
+
+
+def sqs(function, body):
+    return {
+        "Records": [
+            sqs_record(
+                f"{function}-0001-4b7c-9d2e-000000000001",
+                json.dumps(body, ensure_ascii=False),
+            )
+        ]
+    }
+
+
+def sqs_sns(function, body):
+    notification = {
+        "Type": "Notification",
+        "MessageId": "d88d4479-6ec0-54fe-b63f-1cf9df4bb16e",
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:ponte-events",
+        "Message": json.dumps(body, ensure_ascii=False),
+        "Timestamp": "2026-11-21T12:00:00.000Z",
+        "SignatureVersion": "1",
+        "Signature": "EXAMPLE",
+        "SigningCertURL": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-example.pem",
+        "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
+    }
+    return {
+        "Records": [
+            sqs_record(
+                f"{function}-0002-4b7c-9d2e-000000000002",
+                json.dumps(notification, indent=2, ensure_ascii=False),
+            )
+        ]
+    }
+
+
+def main():
+    for function, (route, body) in PAYLOADS.items():
+        folder = ROOT / "events" / function
+        folder.mkdir(parents=True, exist_ok=True)
+        events = {
+            "http-api.json": http_api(route, body),
+            "rest-api.json": rest_api(route, body),
+            "sqs.json": sqs(function, body),
+            "sqs-sns.json": sqs_sns(function, body),
+        }
+        for name, event in events.items():
+            text = json.dumps(event, indent=2, ensure_ascii=False) + "\n"
+            (folder / name).write_text(text, encoding="utf-8")
+            print(f"wrote events/{function}/{name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -14,6 +14,7 @@ pub mod app;
 pub mod connection;
 pub mod envelope;
 pub mod failure;
+pub mod forms;
 pub mod mask;
 pub mod phone;
 pub mod provider;

@@ -44,4 +44,9 @@ pub trait Action: Send + Sync + 'static {
 
     /// A short reference to the contact, masked, for the outcome log line.
     fn contact_for_log(request: &Self::Request) -> String;
+
+    /// The mapping used for form webhooks when the connection secret has none (see
+    /// [`crate::mapping`]). Ids no form asks for (an inbox, a template) come from the webhook
+    /// URL's query string or a hidden field of the same name.
+    fn default_mapping() -> Value;
 }

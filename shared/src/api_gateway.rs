@@ -5,15 +5,24 @@
 //! its [`Failure::http_status`] with `{"ok": false, "action", "error": {…}, "provider"?}`.
 
 use crate::action::Action;
-use crate::app::{App, Report, log_outcome};
+use crate::app::{App, Delivered, Report, log_outcome};
 use crate::failure::Failure;
+use crate::form_webhook::{FormOutcome, FormRequest};
+use crate::forms::Source;
 use crate::trigger::{HttpOrigin, HttpRequest};
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayV2httpResponse};
 use base64::Engine;
 use lambda_http::Body;
 use lambda_http::http::{HeaderMap, HeaderValue};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use std::time::Instant;
+
+/// An answer before it is shaped for its payload version.
+struct Answer {
+    status: u16,
+    body: Value,
+    retry_after: Option<u64>,
+}
 
 pub async fn handle<A: Action>(
     app: &App<A>,
@@ -21,57 +30,208 @@ pub async fn handle<A: Action>(
     deadline: Option<Instant>,
 ) -> Value {
     let started = Instant::now();
-    let report = match read_payload(&request) {
+    let answer = match request.source.as_deref() {
+        None => direct(app, &request, deadline, started).await,
+        Some(name) => form(app, &request, name, deadline, started).await,
+    };
+    shape(request.origin, &answer)
+}
+
+/// A direct call: the body is the provider's own request.
+async fn direct<A: Action>(
+    app: &App<A>,
+    request: &HttpRequest,
+    deadline: Option<Instant>,
+    started: Instant,
+) -> Answer {
+    let payload = async {
+        require_post(request)?;
+        app.authenticate_direct(&request.headers, &request.query)
+            .await?;
+        parse_json(&body_bytes(request)?)
+    };
+    let report = match payload.await {
         Ok(payload) => app.deliver(&payload, deadline).await,
         Err(failure) => Report {
             contact: String::new(),
             result: Err(failure),
         },
     };
-    log_outcome::<A>("http", None, &report, started);
-    let (status, body, retry_after) = match report.result {
+    log_outcome::<A>("http", None, None, &report, started);
+    outcome::<A>(report.result, Map::new())
+}
+
+/// A form webhook: the URL names its source.
+async fn form<A: Action>(
+    app: &App<A>,
+    request: &HttpRequest,
+    name: &str,
+    deadline: Option<Instant>,
+    started: Instant,
+) -> Answer {
+    let source = match name.parse::<Source>() {
+        Ok(source) => source,
+        Err(message) => return failed::<A>(&Failure::UnknownSource(message), Map::new()),
+    };
+    let mut about = Map::new();
+    about.insert("source".into(), json!(source.name()));
+    if ["GET", "HEAD"].contains(&request.method.to_ascii_uppercase().as_str()) {
+        // A builder checking that the URL answers before it saves it.
+        return test_answer::<A>(about, "a URL check: send submissions here with POST");
+    }
+    let received = async {
+        require_post(request)?;
+        let body = body_bytes(request)?;
+        let form = FormRequest {
+            source,
+            headers: &request.headers,
+            query: &request.query,
+            body: &body,
+        };
+        app.deliver_form(form, deadline).await
+    };
+    match received.await {
+        Err(failure) => {
+            let report = Report {
+                contact: String::new(),
+                result: Err(failure),
+            };
+            log_outcome::<A>("http", Some(source.name()), None, &report, started);
+            outcome::<A>(report.result, about)
+        }
+        Ok(FormOutcome::Test(reason)) => {
+            tracing::info!(
+                action = A::NAME,
+                source = source.name(),
+                outcome = "test",
+                "test delivery: {reason}"
+            );
+            test_answer::<A>(about, &reason)
+        }
+        Ok(FormOutcome::Delivered(reports)) => {
+            for r in &reports {
+                log_outcome::<A>("http", Some(source.name()), None, &r.report, started);
+            }
+            if reports.len() == 1 {
+                let r = reports.into_iter().next().expect("one report");
+                about.insert("submission_id".into(), json!(r.submission_id));
+                return outcome::<A>(r.report.result, about);
+            }
+            several::<A>(reports, about)
+        }
+    }
+}
+
+/// RD Station's legacy payload can carry several leads: one delivery each, all reported, the
+/// status of the first failure when any failed.
+fn several<A: Action>(
+    reports: Vec<crate::form_webhook::SubmissionReport>,
+    about: Map<String, Value>,
+) -> Answer {
+    let mut status = 200;
+    let mut retry_after = None;
+    let mut deliveries = Vec::new();
+    for r in reports {
+        let one = outcome::<A>(r.report.result, Map::new());
+        if status == 200 && one.status != 200 {
+            status = one.status;
+            retry_after = one.retry_after;
+        }
+        let mut body = one.body;
+        body["submission_id"] = json!(r.submission_id);
+        deliveries.push(body);
+    }
+    let mut body = json!({"ok": status == 200, "action": A::NAME, "deliveries": deliveries});
+    merge(&mut body, about);
+    Answer {
+        status,
+        body,
+        retry_after,
+    }
+}
+
+fn test_answer<A: Action>(about: Map<String, Value>, reason: &str) -> Answer {
+    let mut body = json!({
+        "ok": true,
+        "action": A::NAME,
+        "test": true,
+        "message": format!("{reason}: nothing was sent"),
+    });
+    merge(&mut body, about);
+    Answer {
+        status: 200,
+        body,
+        retry_after: None,
+    }
+}
+
+fn merge(body: &mut Value, about: Map<String, Value>) {
+    if let Value::Object(map) = body {
+        map.extend(about);
+    }
+}
+
+/// The answer for one delivery: 200 with the provider's answer, or the failure's status.
+fn outcome<A: Action>(result: Result<Delivered, Failure>, about: Map<String, Value>) -> Answer {
+    match result {
         Ok(delivered) => {
-            let body = json!({
+            let mut body = json!({
                 "ok": true,
                 "action": A::NAME,
                 "provider": {"status": delivered.response.status, "body": delivered.response.body},
             });
-            (200, body, None)
-        }
-        Err(failure) => {
-            let retry_after = match &failure {
-                Failure::ProviderUnavailable {
-                    retry_after_seconds,
-                    ..
-                } => *retry_after_seconds,
-                _ => None,
-            };
-            let mut body = json!({"ok": false, "action": A::NAME, "error": failure.to_json()});
-            if let Some(provider) = failure.provider_json() {
-                body["provider"] = provider;
+            merge(&mut body, about);
+            Answer {
+                status: 200,
+                body,
+                retry_after: None,
             }
-            (failure.http_status(), body, retry_after)
         }
-    };
-    answer(request.origin, status, &body, retry_after)
+        Err(failure) => failed::<A>(&failure, about),
+    }
 }
 
-/// The request's JSON body, after the method and encoding checks.
-fn read_payload(request: &HttpRequest) -> Result<Value, Failure> {
-    if !request.method.eq_ignore_ascii_case("POST") {
-        return Err(Failure::MethodNotAllowed(request.method.clone()));
+fn failed<A: Action>(failure: &Failure, about: Map<String, Value>) -> Answer {
+    let retry_after = match failure {
+        Failure::ProviderUnavailable {
+            retry_after_seconds,
+            ..
+        } => *retry_after_seconds,
+        _ => None,
+    };
+    let mut body = json!({"ok": false, "action": A::NAME, "error": failure.to_json()});
+    if let Some(provider) = failure.provider_json() {
+        body["provider"] = provider;
     }
+    merge(&mut body, about);
+    Answer {
+        status: failure.http_status(),
+        body,
+        retry_after,
+    }
+}
+
+fn require_post(request: &HttpRequest) -> Result<(), Failure> {
+    if request.method.eq_ignore_ascii_case("POST") {
+        Ok(())
+    } else {
+        Err(Failure::MethodNotAllowed(request.method.clone()))
+    }
+}
+
+/// The raw body bytes, base64-decoded when API Gateway encoded them (signatures are computed
+/// over exactly these bytes).
+fn body_bytes(request: &HttpRequest) -> Result<Vec<u8>, Failure> {
     let raw = request.body.as_deref().unwrap_or_default();
-    let bytes = if request.is_base64_encoded {
+    if request.is_base64_encoded {
         base64::engine::general_purpose::STANDARD
             .decode(raw.trim())
             .map_err(|_| {
                 Failure::InvalidBody("isBase64Encoded is true but the body is not base64".into())
-            })?
+            })
     } else {
-        raw.as_bytes().to_vec()
-    };
-    parse_json(&bytes)
+        Ok(raw.as_bytes().to_vec())
+    }
 }
 
 /// Parses a JSON body; the message says where it broke.
@@ -82,31 +242,32 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, Failure> {
     serde_json::from_slice(bytes).map_err(|e| Failure::InvalidJson(e.to_string()))
 }
 
-fn answer(origin: HttpOrigin, status: u16, body: &Value, retry_after: Option<u64>) -> Value {
+fn shape(origin: HttpOrigin, answer: &Answer) -> Value {
     let mut headers = HeaderMap::new();
     headers.insert("content-type", HeaderValue::from_static("application/json"));
-    if status == 405 {
+    if answer.status == 405 {
         headers.insert("allow", HeaderValue::from_static("POST"));
     }
-    if let Some(seconds) = retry_after {
+    if let Some(seconds) = answer.retry_after {
         headers.insert("retry-after", HeaderValue::from(seconds));
     }
-    let text = Some(Body::Text(body.to_string()));
-    let answer = match origin {
+    let text = Some(Body::Text(answer.body.to_string()));
+    let status = i64::from(answer.status);
+    let shaped = match origin {
         HttpOrigin::RestV1 => {
             let mut response = ApiGatewayProxyResponse::default();
-            response.status_code = i64::from(status);
+            response.status_code = status;
             response.headers = headers;
             response.body = text;
             serde_json::to_value(response)
         }
         HttpOrigin::HttpV2 => {
             let mut response = ApiGatewayV2httpResponse::default();
-            response.status_code = i64::from(status);
+            response.status_code = status;
             response.headers = headers;
             response.body = text;
             serde_json::to_value(response)
         }
     };
-    answer.unwrap_or_else(|_| json!({"statusCode": 500, "body": "{\"ok\":false}"}))
+    shaped.unwrap_or_else(|_| json!({"statusCode": 500, "body": "{\"ok\":false}"}))
 }

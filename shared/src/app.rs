@@ -7,9 +7,10 @@
 use crate::action::{Action, ValidationContext};
 use crate::failure::Failure;
 use crate::provider::{ProviderClient, ProviderResponse};
-use crate::secrets::{ConnectionCache, SecretStore, SecretsManagerStore};
+use crate::secrets::{ConnectionCache, Lease, SecretStore, SecretsManagerStore};
 use crate::settings::Settings;
 use crate::trigger::{self, Trigger};
+use crate::webhooks::Setup;
 use crate::{api_gateway, sqs_batch};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
@@ -22,7 +23,7 @@ pub type Error = lambda_runtime::Error;
 pub struct App<A: Action> {
     pub(crate) settings: Settings,
     validation: ValidationContext,
-    connection: ConnectionCache<A::Connection>,
+    connection: ConnectionCache<Setup<A::Connection>>,
     provider: ProviderClient,
     _action: PhantomData<fn() -> A>,
 }
@@ -96,13 +97,13 @@ impl<A: Action> App<A> {
         deadline: Option<Instant>,
     ) -> Result<Delivered, Failure> {
         let lease = self.connection.get().await?;
-        let call = A::provider_request(request, &lease.connection)?;
+        let call = A::provider_request(request, &lease.connection.connection)?;
         let mut response = self.provider.send(&call, deadline).await?;
         let mut attempts = 1;
         if response.status == 401 {
             // The token may have been rotated since we read it: read it again, once.
             let fresh = self.connection.refresh(lease.generation).await?;
-            let call = A::provider_request(request, &fresh.connection)?;
+            let call = A::provider_request(request, &fresh.connection.connection)?;
             response = self.provider.send(&call, deadline).await?;
             attempts = 2;
         }
@@ -115,6 +116,11 @@ impl<A: Action> App<A> {
             });
         }
         Ok(Delivered { response, attempts })
+    }
+
+    /// The connection and webhook settings, read from the secret if not cached.
+    pub(crate) async fn setup(&self) -> Result<Lease<Setup<A::Connection>>, Failure> {
+        self.connection.get().await
     }
 
     /// The Lambda handler: one invocation, whichever trigger sent it.
@@ -138,16 +144,19 @@ impl<A: Action> App<A> {
 /// Tokens never reach it; the contact is masked.
 pub(crate) fn log_outcome<A: Action>(
     trigger: &'static str,
+    source: Option<&str>,
     message_id: Option<&str>,
     report: &Report,
     started: Instant,
 ) {
     let duration_ms = started.elapsed().as_millis() as u64;
     let message_id = message_id.unwrap_or("");
+    let source = source.unwrap_or("direct");
     match &report.result {
         Ok(delivered) => tracing::info!(
             action = A::NAME,
             trigger,
+            source,
             message_id,
             outcome = "delivered",
             provider_status = delivered.response.status,
@@ -159,6 +168,7 @@ pub(crate) fn log_outcome<A: Action>(
         Err(failure) => tracing::warn!(
             action = A::NAME,
             trigger,
+            source,
             message_id,
             outcome = failure.kind(),
             provider_status = failure.provider_status(),

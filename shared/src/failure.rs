@@ -18,6 +18,12 @@ pub enum Failure {
     /// The body is JSON but not a valid request for this action.
     #[error("the request is invalid: {0}")]
     Invalid(Problems),
+    /// A webhook without the signature or token its source's settings require.
+    #[error("not authorized: {0}")]
+    Unauthorized(String),
+    /// The webhook URL names a form source that does not exist.
+    #[error("{0}")]
+    UnknownSource(String),
     /// Anything but POST on the HTTP trigger.
     #[error("method {0} is not allowed: send a POST with a JSON body")]
     MethodNotAllowed(String),
@@ -53,6 +59,8 @@ impl Failure {
             Failure::InvalidBody(_) => "invalid_body",
             Failure::Invalid(_) => "validation",
             Failure::MethodNotAllowed(_) => "method_not_allowed",
+            Failure::Unauthorized(_) => "unauthorized",
+            Failure::UnknownSource(_) => "unknown_source",
             Failure::Configuration(_) => "configuration",
             Failure::SecretUnavailable(_) => "secret_unavailable",
             Failure::ProviderRejected { .. } => "provider_rejected",
@@ -69,6 +77,8 @@ impl Failure {
         match self {
             Failure::InvalidJson(_) | Failure::InvalidBody(_) | Failure::Invalid(_) => 400,
             Failure::MethodNotAllowed(_) => 405,
+            Failure::Unauthorized(_) => 401,
+            Failure::UnknownSource(_) => 404,
             Failure::Configuration(_) => 500,
             Failure::SecretUnavailable(_) => 503,
             Failure::ProviderRejected { .. } => 422,

@@ -65,6 +65,6 @@ async fn deliver_record<A: Action>(
             result: Err(failure),
         },
     };
-    log_outcome::<A>("sqs", record.message_id.as_deref(), &report, started);
+    log_outcome::<A>("sqs", None, record.message_id.as_deref(), &report, started);
     report.result
 }

@@ -24,8 +24,38 @@ pub struct HttpRequest {
     pub origin: HttpOrigin,
     pub method: String,
     pub headers: HeaderMap,
+    /// The query string's parameters (the first value of each).
+    pub query: Vec<(String, String)>,
+    /// The form source the URL names: the `{source}` path parameter, else `?source=`.
+    pub source: Option<String>,
     pub body: Option<String>,
     pub is_base64_encoded: bool,
+}
+
+fn query_pairs(query: &aws_lambda_events::query_map::QueryMap) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (key, value) in query.iter() {
+        if !pairs.iter().any(|(k, _)| k == key) {
+            pairs.push((key.to_string(), value.to_string()));
+        }
+    }
+    pairs
+}
+
+fn source_of(
+    path_parameters: &std::collections::HashMap<String, String>,
+    query: &[(String, String)],
+) -> Option<String> {
+    path_parameters
+        .get("source")
+        .cloned()
+        .or_else(|| {
+            query
+                .iter()
+                .find(|(k, _)| k == "source")
+                .map(|(_, v)| v.clone())
+        })
+        .filter(|s| !s.trim().is_empty())
 }
 
 #[derive(Debug)]
@@ -53,10 +83,13 @@ pub fn classify(event: Value) -> Result<Trigger, String> {
         let request: ApiGatewayV2httpRequest = serde_json::from_value(event).map_err(|e| {
             format!("the event looks like an HTTP API request but is not one ({e})")
         })?;
+        let query = query_pairs(&request.query_string_parameters);
         return Ok(Trigger::Http(HttpRequest {
             origin: HttpOrigin::HttpV2,
             method: request.request_context.http.method.to_string(),
             headers: request.headers,
+            source: source_of(&request.path_parameters, &query),
+            query,
             body: request.body,
             is_base64_encoded: request.is_base64_encoded,
         }));
@@ -64,10 +97,13 @@ pub fn classify(event: Value) -> Result<Trigger, String> {
     if event.get("httpMethod").is_some() {
         let request: ApiGatewayProxyRequest = serde_json::from_value(event)
             .map_err(|e| format!("the event looks like a REST API request but is not one ({e})"))?;
+        let query = query_pairs(&request.query_string_parameters);
         return Ok(Trigger::Http(HttpRequest {
             origin: HttpOrigin::RestV1,
             method: request.http_method.to_string(),
             headers: request.headers,
+            source: source_of(&request.path_parameters, &query),
+            query,
             body: request.body,
             is_base64_encoded: request.is_base64_encoded,
         }));

@@ -11,7 +11,7 @@ use crate::phone::{Phone, PhoneFormat};
 use crate::provider::ProviderRequest;
 use crate::validate::{Fields, Problems, check_email};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 pub struct CloudChatCreateConversation;
 
@@ -123,6 +123,16 @@ impl Action for CloudChatCreateConversation {
             url: connection.account_url("/conversations"),
             headers: connection.auth_headers(),
             body: serde_json::to_value(request).unwrap_or_default(),
+        })
+    }
+
+    fn default_mapping() -> Value {
+        json!({
+            "inbox_id": "{{inbox_id}}",
+            "contact_email": "{{email?}}",
+            "contact_phone_number": "{{phone?}}",
+            "contact_identifier": "{{contact_identifier?}}",
+            "message": {"content": "{{all_fields}}", "message_type": "incoming"}
         })
     }
 

@@ -12,7 +12,7 @@ use crate::phone::{Phone, PhoneFormat};
 use crate::provider::ProviderRequest;
 use crate::validate::{Fields, Problems, check_url, scalar_as_string};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 pub struct CloudChatProactiveWhatsapp;
 
@@ -100,6 +100,14 @@ impl Action for CloudChatProactiveWhatsapp {
             url: connection.account_url("/conversations/create_proactive_whatsapp_conversation"),
             headers: connection.auth_headers(),
             body: serde_json::to_value(request).unwrap_or_default(),
+        })
+    }
+
+    fn default_mapping() -> Value {
+        json!({
+            "inbox_id": "{{inbox_id}}",
+            "phone_number": "{{phone}}",
+            "template_name": "{{template_name}}"
         })
     }
 

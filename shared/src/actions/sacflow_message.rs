@@ -11,7 +11,7 @@ use crate::phone::{Phone, PhoneFormat};
 use crate::provider::{ProviderRequest, ProviderResponse};
 use crate::validate::{Fields, Problems, check_url};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 pub struct SacflowSendMessage;
 
@@ -392,6 +392,14 @@ impl Action for SacflowSendMessage {
             None | Some(Value::Null) | Some(Value::Bool(false)) => None,
             Some(_) => Some(crate::provider::error_message(&response.body)),
         }
+    }
+
+    fn default_mapping() -> Value {
+        json!({
+            "channelId": "{{channel_id}}",
+            "contact": {"name": "{{name ?? Cliente}}", "phone": "{{phone}}"},
+            "message": {"type": "template", "name": "{{template_name}}"}
+        })
     }
 
     fn contact_for_log(request: &SendMessage) -> String {

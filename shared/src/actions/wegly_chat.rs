@@ -10,7 +10,7 @@ use crate::phone::{Phone, PhoneFormat};
 use crate::provider::ProviderRequest;
 use crate::validate::{Fields, Problems, check_max_chars};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub struct WeglyCreateChat;
 
@@ -239,6 +239,15 @@ impl Action for WeglyCreateChat {
             url: format!("{}/integrations/external/chats", connection.base_url),
             headers,
             body: serde_json::to_value(body).unwrap_or_default(),
+        })
+    }
+
+    fn default_mapping() -> Value {
+        json!({
+            "whatsapp_phone_id": "{{whatsapp_phone_id}}",
+            "wa_contact_id": "{{phone}}",
+            "template": {"name": "{{template_name}}", "language": "{{template_language ?? pt_BR}}"},
+            "remote_profile_name": "{{name?}}"
         })
     }
 

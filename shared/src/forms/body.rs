@@ -30,7 +30,10 @@ pub fn urlencoded(body: &[u8]) -> Result<Vec<(String, String)>, Failure> {
 
 /// The text parts of a multipart body, by name, in order. File parts are skipped (builders send
 /// uploads as links in text fields).
-pub fn multipart(body: &[u8], content_type: Option<&str>) -> Result<Vec<(String, String)>, Failure> {
+pub fn multipart(
+    body: &[u8],
+    content_type: Option<&str>,
+) -> Result<Vec<(String, String)>, Failure> {
     let boundary = content_type
         .and_then(|ct| multer::parse_boundary(ct).ok())
         .ok_or_else(|| {
@@ -90,7 +93,10 @@ mod tests {
         let parts = multipart(body.as_bytes(), Some("multipart/form-data; boundary=XyZ")).unwrap();
         assert_eq!(
             parts,
-            vec![("a".into(), "first".into()), ("b".into(), "line 1\r\nline 2".into())]
+            vec![
+                ("a".into(), "first".into()),
+                ("b".into(), "line 1\r\nline 2".into())
+            ]
         );
         assert!(multipart(body.as_bytes(), Some("multipart/form-data")).is_err());
         assert!(multipart(b"garbage", Some("multipart/form-data; boundary=XyZ")).is_err());
@@ -98,7 +104,10 @@ mod tests {
 
     #[test]
     fn media_types_ignore_parameters_and_case() {
-        assert_eq!(media_type(Some("Application/JSON; charset=utf-8")), "application/json");
+        assert_eq!(
+            media_type(Some("Application/JSON; charset=utf-8")),
+            "application/json"
+        );
         assert_eq!(media_type(None), "");
     }
 }

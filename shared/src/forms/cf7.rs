@@ -25,9 +25,19 @@ mod tests {
     #[test]
     fn your_prefixes_become_aliases() {
         let body = r#"{"your-name": "Maria", "your-email": "maria@example.com", "your-message": "Olá", "checkbox-1": ["A", "B"]}"#;
-        let Inbound::Submissions(s) = decode(body.as_bytes()).unwrap() else { panic!() };
+        let Inbound::Submissions(s) = decode(body.as_bytes()).unwrap() else {
+            panic!()
+        };
         let name = s[0].fields.iter().find(|f| f.key == "your-name").unwrap();
         assert_eq!(name.aliases, ["name"]);
-        assert_eq!(s[0].fields.iter().find(|f| f.key == "checkbox-1").unwrap().value.display(), "A, B");
+        assert_eq!(
+            s[0].fields
+                .iter()
+                .find(|f| f.key == "checkbox-1")
+                .unwrap()
+                .value
+                .display(),
+            "A, B"
+        );
     }
 }

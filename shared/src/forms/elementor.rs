@@ -121,12 +121,18 @@ mod tests {
 
     #[test]
     fn simple_mode_keys_are_labels_and_metadata_is_hidden() {
-        let s = submission(include_bytes!("../../../tests/fixtures/forms/elementor-simple.urlencoded.txt"));
+        let s = submission(include_bytes!(
+            "../../../tests/fixtures/forms/elementor-simple.urlencoded.txt"
+        ));
         let labels: Vec<&str> = s.fields.iter().map(|f| f.label.as_str()).collect();
         assert_eq!(labels, ["Seu nome", "Seu melhor email", "Whatsapp"]);
         assert_eq!(s.fields[2].value, Answer::text("(85) 98769-6383"));
         assert_eq!(s.form_name.as_deref(), Some("Checkout pré populado"));
-        assert!(s.hidden.iter().any(|(k, v)| k == "utm_source" && v == "acesso"));
+        assert!(
+            s.hidden
+                .iter()
+                .any(|(k, v)| k == "utm_source" && v == "acesso")
+        );
         assert!(s.hidden.iter().any(|(k, _)| k == "Page URL"));
     }
 
@@ -135,15 +141,23 @@ mod tests {
         let body = "form%5Bid%5D=1606c7c4&form%5Bname%5D=New+Form&fields%5Bname%5D%5Bid%5D=name&fields%5Bname%5D%5Btype%5D=text&fields%5Bname%5D%5Btitle%5D=&fields%5Bname%5D%5Bvalue%5D=teste&fields%5Bemail%5D%5Btype%5D=email&fields%5Bemail%5D%5Btitle%5D=E-mail&fields%5Bemail%5D%5Bvalue%5D=t%40example.com&fields%5Butm_source%5D%5Bvalue%5D=ig&meta%5Bpage_url%5D%5Bvalue%5D=https%3A%2F%2Fexample.com";
         let s = submission(body.as_bytes());
         assert_eq!(s.form_name.as_deref(), Some("New Form"));
-        assert_eq!((s.fields[0].key.as_str(), s.fields[0].label.as_str()), ("name", "name"));
-        assert_eq!((s.fields[1].label.as_str(), s.fields[1].kind.as_str()), ("E-mail", "email"));
+        assert_eq!(
+            (s.fields[0].key.as_str(), s.fields[0].label.as_str()),
+            ("name", "name")
+        );
+        assert_eq!(
+            (s.fields[1].label.as_str(), s.fields[1].kind.as_str()),
+            ("E-mail", "email")
+        );
         assert!(s.hidden.iter().any(|(k, v)| k == "utm_source" && v == "ig"));
         assert!(s.hidden.iter().any(|(k, _)| k == "page_url"));
     }
 
     #[test]
     fn fields_without_a_label_use_their_id() {
-        let s = submission(b"form_name=New+Form&No+Label+name=Shara&No+Label+email=shara%40example.com");
+        let s = submission(
+            b"form_name=New+Form&No+Label+name=Shara&No+Label+email=shara%40example.com",
+        );
         assert_eq!(s.fields[0].key, "name");
         assert_eq!(s.fields[1].value, Answer::text("shara@example.com"));
     }

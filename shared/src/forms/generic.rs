@@ -55,7 +55,11 @@ pub(crate) fn add_fields(submission: &mut Submission, object: &Map<String, Value
 
 fn add_level(submission: &mut Submission, object: &Map<String, Value>, prefix: &str, depth: usize) {
     for (key, value) in object {
-        let key = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        let key = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
         let answer = match value {
             Value::Object(inner) if depth < MAX_DEPTH => {
                 add_level(submission, inner, &key, depth + 1);
@@ -79,13 +83,21 @@ mod tests {
     use super::*;
 
     fn fields(body: &[u8], content_type: Option<&str>) -> Vec<(String, String)> {
-        let Inbound::Submissions(s) = decode(body, content_type).unwrap() else { panic!() };
-        s[0].fields.iter().map(|f| (f.key.clone(), f.value.display())).collect()
+        let Inbound::Submissions(s) = decode(body, content_type).unwrap() else {
+            panic!()
+        };
+        s[0].fields
+            .iter()
+            .map(|f| (f.key.clone(), f.value.display()))
+            .collect()
     }
 
     #[test]
     fn json_objects_are_flattened() {
-        let got = fields(br#"{"nome": "Ana", "contato": {"email": "a@example.com"}, "n": 3, "x": null}"#, None);
+        let got = fields(
+            br#"{"nome": "Ana", "contato": {"email": "a@example.com"}, "n": 3, "x": null}"#,
+            None,
+        );
         assert_eq!(
             got,
             vec![
@@ -99,8 +111,17 @@ mod tests {
 
     #[test]
     fn urlencoded_repeats_become_lists() {
-        let got = fields(b"nome=Ana&interesse=A&interesse=B", Some("application/x-www-form-urlencoded"));
-        assert_eq!(got, vec![("nome".into(), "Ana".into()), ("interesse".into(), "A, B".into())]);
+        let got = fields(
+            b"nome=Ana&interesse=A&interesse=B",
+            Some("application/x-www-form-urlencoded"),
+        );
+        assert_eq!(
+            got,
+            vec![
+                ("nome".into(), "Ana".into()),
+                ("interesse".into(), "A, B".into())
+            ]
+        );
     }
 
     #[test]

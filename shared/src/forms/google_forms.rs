@@ -26,9 +26,18 @@ pub fn decode(body: &[u8]) -> Result<Inbound, Failure> {
         submission.field("respondentEmail", "E-mail", "email", Answer::text(email));
     }
     for answer in answers {
-        let title = answer.get("title").and_then(Value::as_str).unwrap_or_default();
-        let item = answer.get("itemId").and_then(scalar_as_string).unwrap_or_default();
-        let kind = answer.get("type").and_then(Value::as_str).unwrap_or_default();
+        let title = answer
+            .get("title")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let item = answer
+            .get("itemId")
+            .and_then(scalar_as_string)
+            .unwrap_or_default();
+        let kind = answer
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let value = match answer.get("answer") {
             Some(Value::Array(items)) => {
                 Answer::list(items.iter().filter_map(scalar_as_string).collect())
@@ -36,7 +45,11 @@ pub fn decode(body: &[u8]) -> Result<Inbound, Failure> {
             Some(value) => Answer::text(scalar_as_string(value).unwrap_or_default()),
             None => Answer::Empty,
         };
-        let key = if item.is_empty() { title.to_string() } else { item };
+        let key = if item.is_empty() {
+            title.to_string()
+        } else {
+            item
+        };
         submission.field(key, title, kind, value);
     }
     Ok(Inbound::Submissions(vec![submission]))
@@ -49,12 +62,20 @@ mod tests {
     #[test]
     fn the_forwarders_body_is_read() {
         let body = include_bytes!("../../../tests/fixtures/forms/google-forms.json");
-        let Inbound::Submissions(s) = decode(body).unwrap() else { panic!() };
+        let Inbound::Submissions(s) = decode(body).unwrap() else {
+            panic!()
+        };
         let s = &s[0];
         assert_eq!(s.id.as_deref(), Some("2_ABaOnuEXAMPLERESPONSEID"));
         assert_eq!(s.fields[0].label, "Nome completo");
         assert_eq!(s.fields[0].key, "123456789");
-        assert_eq!(s.fields[4].value.display(), "Plano Básico, Integração WhatsApp");
-        assert!(s.readable().contains("Mensagem: Não consigo acessar o painel desde ontem.\nPodem me ligar?"));
+        assert_eq!(
+            s.fields[4].value.display(),
+            "Plano Básico, Integração WhatsApp"
+        );
+        assert!(
+            s.readable()
+                .contains("Mensagem: Não consigo acessar o painel desde ontem.\nPodem me ligar?")
+        );
     }
 }

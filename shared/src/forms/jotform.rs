@@ -41,10 +41,16 @@ pub fn decode(body: &[u8], content_type: Option<&str>) -> Result<Inbound, Failur
             .map(|(_, v)| v.trim().to_string())
             .filter(|v| !v.is_empty())
     };
-    let raw = part("rawRequest").ok_or_else(|| super::not_from("JotForm", "it has no rawRequest part"))?;
+    let raw = part("rawRequest")
+        .ok_or_else(|| super::not_from("JotForm", "it has no rawRequest part"))?;
     let answers: Map<String, Value> = match serde_json::from_str(&raw) {
         Ok(Value::Object(map)) => map,
-        _ => return Err(super::not_from("JotForm", "rawRequest is not a JSON object")),
+        _ => {
+            return Err(super::not_from(
+                "JotForm",
+                "rawRequest is not a JSON object",
+            ));
+        }
     };
     if answers.get("preview").and_then(Value::as_str) == Some("true") {
         return Ok(Inbound::Test(
@@ -120,9 +126,16 @@ fn compound(parts: &Map<String, Value>) -> Answer {
         return Answer::text(get("full"));
     }
     if parts.contains_key("area") && parts.contains_key("phone") {
-        return Answer::text(format!("{} {}", get("area"), get("phone")).trim().to_string());
+        return Answer::text(
+            format!("{} {}", get("area"), get("phone"))
+                .trim()
+                .to_string(),
+        );
     }
-    if ["day", "month", "year"].iter().all(|k| parts.contains_key(*k)) {
+    if ["day", "month", "year"]
+        .iter()
+        .all(|k| parts.contains_key(*k))
+    {
         let (d, m, y) = (get("day"), get("month"), get("year"));
         return if d.is_empty() || m.is_empty() || y.is_empty() {
             Answer::Empty
@@ -130,17 +143,41 @@ fn compound(parts: &Map<String, Value>) -> Answer {
             Answer::text(format!("{y}-{m:0>2}-{d:0>2}"))
         };
     }
-    let order = ["prefix", "first", "middle", "last", "suffix", "addr_line1", "addr_line2", "city", "state", "postal", "country"];
-    let known: Vec<String> = order.iter().map(|k| get(k)).filter(|v| !v.is_empty()).collect();
+    let order = [
+        "prefix",
+        "first",
+        "middle",
+        "last",
+        "suffix",
+        "addr_line1",
+        "addr_line2",
+        "city",
+        "state",
+        "postal",
+        "country",
+    ];
+    let known: Vec<String> = order
+        .iter()
+        .map(|k| get(k))
+        .filter(|v| !v.is_empty())
+        .collect();
     if order.iter().any(|k| parts.contains_key(*k)) {
-        let separator = if parts.contains_key("addr_line1") { ", " } else { " " };
+        let separator = if parts.contains_key("addr_line1") {
+            ", "
+        } else {
+            " "
+        };
         return Answer::text(known.join(separator));
     }
     // Anything else (appointments, tables): its parts as "key: value", blanks left out.
     Answer::text(
         parts
             .iter()
-            .filter_map(|(k, v)| scalar_as_string(v).filter(|v| !v.trim().is_empty()).map(|v| format!("{k}: {v}")))
+            .filter_map(|(k, v)| {
+                scalar_as_string(v)
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|v| format!("{k}: {v}"))
+            })
             .collect::<Vec<_>>()
             .join(", "),
     )
@@ -195,7 +232,8 @@ pub fn unescape_html(text: &str) -> String {
 mod tests {
     use super::*;
 
-    const CONTENT_TYPE: &str = "multipart/form-data; boundary=------------------------J1JNT4vbVO4FCC1qLG4HSv";
+    const CONTENT_TYPE: &str =
+        "multipart/form-data; boundary=------------------------J1JNT4vbVO4FCC1qLG4HSv";
 
     fn sample() -> Vec<u8> {
         include_bytes!("../../../tests/fixtures/forms/jotform.multipart.txt").to_vec()
@@ -203,12 +241,17 @@ mod tests {
 
     #[test]
     fn a_preview_submission_is_a_test_delivery() {
-        assert!(matches!(decode(&sample(), Some(CONTENT_TYPE)).unwrap(), Inbound::Test(_)));
+        assert!(matches!(
+            decode(&sample(), Some(CONTENT_TYPE)).unwrap(),
+            Inbound::Test(_)
+        ));
     }
 
     #[test]
     fn answers_are_read_from_raw_request() {
-        let body = String::from_utf8(sample()).unwrap().replace(r#""preview":"true","#, "");
+        let body = String::from_utf8(sample())
+            .unwrap()
+            .replace(r#""preview":"true","#, "");
         let Inbound::Submissions(s) = decode(body.as_bytes(), Some(CONTENT_TYPE)).unwrap() else {
             panic!("expected a submission")
         };
@@ -222,12 +265,19 @@ mod tests {
         assert_eq!(field("subjectFor").value, Answer::text("Math"));
         assert!(field("date").value.is_empty());
         assert!(field("description").value.is_empty());
-        assert!(s.fields.iter().all(|f| f.key != "jsExecutionTracker" && f.key != "pretty"));
+        assert!(
+            s.fields
+                .iter()
+                .all(|f| f.key != "jsExecutionTracker" && f.key != "pretty")
+        );
     }
 
     #[test]
     fn html_entities_are_unescaped() {
-        assert_eq!(unescape_html("Eu &quot;preciso&quot; &amp; quero &#233;&#x21;"), "Eu \"preciso\" & quero é!");
+        assert_eq!(
+            unescape_html("Eu &quot;preciso&quot; &amp; quero &#233;&#x21;"),
+            "Eu \"preciso\" & quero é!"
+        );
         assert_eq!(unescape_html("R&D & co &bogus;"), "R&D & co &bogus;");
     }
 
@@ -237,7 +287,8 @@ mod tests {
         assert_eq!(value_of(&phone), Answer::text("11 98765-4321"));
         let date = serde_json::json!({"day": "5", "month": "3", "year": "2026"});
         assert_eq!(value_of(&date), Answer::text("2026-03-05"));
-        let address = serde_json::json!({"addr_line1": "Rua A, 10", "city": "Fortaleza", "state": "CE"});
+        let address =
+            serde_json::json!({"addr_line1": "Rua A, 10", "city": "Fortaleza", "state": "CE"});
         assert_eq!(value_of(&address), Answer::text("Rua A, 10, Fortaleza, CE"));
     }
 

@@ -48,22 +48,24 @@ impl FromStr for Source {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
-            "typeform" => Source::Typeform,
-            "tally" => Source::Tally,
-            "jotform" => Source::Jotform,
-            "google-forms" | "googleforms" => Source::GoogleForms,
-            "elementor" => Source::Elementor,
-            "rdstation" | "rd-station" => Source::RdStation,
-            "cf7" | "contact-form-7" => Source::Cf7,
-            "generic" => Source::Generic,
-            _ => {
-                return Err(format!(
-                    "unknown source {s:?}: use one of {}",
-                    SOURCES.join(", ")
-                ));
-            }
-        })
+        Ok(
+            match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+                "typeform" => Source::Typeform,
+                "tally" => Source::Tally,
+                "jotform" => Source::Jotform,
+                "google-forms" | "googleforms" => Source::GoogleForms,
+                "elementor" => Source::Elementor,
+                "rdstation" | "rd-station" => Source::RdStation,
+                "cf7" | "contact-form-7" => Source::Cf7,
+                "generic" => Source::Generic,
+                _ => {
+                    return Err(format!(
+                        "unknown source {s:?}: use one of {}",
+                        SOURCES.join(", ")
+                    ));
+                }
+            },
+        )
     }
 }
 
@@ -142,7 +144,10 @@ impl Answer {
     }
 
     pub fn list(values: Vec<String>) -> Self {
-        let values: Vec<String> = values.into_iter().filter(|v| !v.trim().is_empty()).collect();
+        let values: Vec<String> = values
+            .into_iter()
+            .filter(|v| !v.trim().is_empty())
+            .collect();
         if values.is_empty() {
             Answer::Empty
         } else {
@@ -220,7 +225,11 @@ impl Submission {
             .iter()
             .filter(|f| !f.value.is_empty())
             .map(|f| {
-                let label = if f.label.trim().is_empty() { &f.key } else { &f.label };
+                let label = if f.label.trim().is_empty() {
+                    &f.key
+                } else {
+                    &f.label
+                };
                 format!("{}: {}", label.trim(), f.value.display())
             })
             .collect::<Vec<_>>()
@@ -293,16 +302,27 @@ mod tests {
     #[test]
     fn names_are_normalized_for_matching() {
         assert_eq!(normalize_name("Seu melhor E-mail:"), "seu melhor e mail");
-        assert_eq!(normalize_name("  Telefone / WhatsApp "), "telefone whatsapp");
+        assert_eq!(
+            normalize_name("  Telefone / WhatsApp "),
+            "telefone whatsapp"
+        );
         assert_eq!(normalize_name("Observações"), "observacoes");
         assert_eq!(normalize_name("your-name"), "your name");
     }
 
     #[test]
     fn sources_are_named_explicitly() {
-        assert_eq!("google_forms".parse::<Source>().unwrap(), Source::GoogleForms);
+        assert_eq!(
+            "google_forms".parse::<Source>().unwrap(),
+            Source::GoogleForms
+        );
         assert_eq!("RDStation".parse::<Source>().unwrap(), Source::RdStation);
-        assert!("wix".parse::<Source>().unwrap_err().contains("typeform, tally"));
+        assert!(
+            "wix"
+                .parse::<Source>()
+                .unwrap_err()
+                .contains("typeform, tally")
+        );
     }
 
     #[test]
@@ -310,7 +330,12 @@ mod tests {
         let mut s = Submission::default();
         s.field("name", "Nome", "text", Answer::text("Maria"));
         s.field("obs", "Observações", "text", Answer::Empty);
-        s.field("interests", "Interesses", "checkbox", Answer::list(vec!["A".into(), "B".into()]));
+        s.field(
+            "interests",
+            "Interesses",
+            "checkbox",
+            Answer::list(vec!["A".into(), "B".into()]),
+        );
         assert_eq!(s.readable(), "Nome: Maria\nInteresses: A, B");
     }
 }

@@ -37,11 +37,19 @@ pub fn decode(body: &[u8]) -> Result<Inbound, Failure> {
         .collect();
     for field in fields {
         let key = field.get("key").and_then(Value::as_str).unwrap_or_default();
-        let label = field.get("label").and_then(Value::as_str).unwrap_or_default();
-        let kind = field.get("type").and_then(Value::as_str).unwrap_or_default();
+        let label = field
+            .get("label")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let kind = field
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let is_option_flag = kind == "CHECKBOXES"
             && field.get("value").is_some_and(Value::is_boolean)
-            && keys.iter().any(|k| key.len() > k.len() && key.starts_with(&format!("{k}_")));
+            && keys
+                .iter()
+                .any(|k| key.len() > k.len() && key.starts_with(&format!("{k}_")));
         if is_option_flag {
             continue;
         }
@@ -115,7 +123,10 @@ mod tests {
     #[test]
     fn choices_are_read_as_option_texts() {
         let s = sample();
-        assert_eq!(s.id.as_deref(), Some("a4cb511e-d513-4fa5-baee-b815d718dfd1"));
+        assert_eq!(
+            s.id.as_deref(),
+            Some("a4cb511e-d513-4fa5-baee-b815d718dfd1")
+        );
         assert_eq!(value(&s, "Multiple choice"), "In progress");
         assert_eq!(value(&s, "Checkboxes"), "Swimming, Skiing");
         assert_eq!(value(&s, "Ranking"), "Pear, Apple, Banana");
@@ -126,14 +137,19 @@ mod tests {
     #[test]
     fn hidden_and_calculated_fields_are_kept_apart() {
         let s = sample();
-        assert!(s.hidden.contains(&("utm_campaign".to_string(), "newsletter".to_string())));
+        assert!(
+            s.hidden
+                .contains(&("utm_campaign".to_string(), "newsletter".to_string()))
+        );
         assert!(s.fields.iter().all(|f| f.label != "utm_campaign"));
     }
 
     #[test]
     fn null_answers_are_unanswered() {
         let body = br#"{"eventId": "e", "data": {"fields": [{"key": "q1", "label": "Obs", "type": "TEXTAREA", "value": null}]}}"#;
-        let Inbound::Submissions(s) = decode(body).unwrap() else { panic!() };
+        let Inbound::Submissions(s) = decode(body).unwrap() else {
+            panic!()
+        };
         assert!(s[0].fields[0].value.is_empty());
     }
 }

@@ -51,13 +51,20 @@ pub fn decode(body: &[u8]) -> Result<Inbound, Failure> {
         let reference = field
             .get("ref")
             .and_then(Value::as_str)
-            .or_else(|| definition.and_then(|d| d.get("ref")).and_then(Value::as_str))
+            .or_else(|| {
+                definition
+                    .and_then(|d| d.get("ref"))
+                    .and_then(Value::as_str)
+            })
             .unwrap_or(id);
         let label = definition
             .and_then(|d| d.get("title"))
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let kind = field.get("type").and_then(Value::as_str).unwrap_or_default();
+        let kind = field
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let added = submission.field(reference, label, kind, value_of(answer));
         if reference != id && !id.is_empty() {
             added.aliases.push(id.to_string());
@@ -79,9 +86,18 @@ pub fn decode(body: &[u8]) -> Result<Inbound, Failure> {
         .into_iter()
         .flatten()
     {
-        let key = variable.get("key").and_then(Value::as_str).unwrap_or_default();
-        let kind = variable.get("type").and_then(Value::as_str).unwrap_or_default();
-        if let Some(value) = variable.get(kind).and_then(crate::validate::scalar_as_string) {
+        let key = variable
+            .get("key")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let kind = variable
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if let Some(value) = variable
+            .get(kind)
+            .and_then(crate::validate::scalar_as_string)
+        {
             submission.hidden_field(format!("variables.{key}"), value);
         }
     }
@@ -94,7 +110,10 @@ fn text(map: &Map<String, Value>, key: &str) -> Option<String> {
 
 /// The answer's value, read from the key its `type` names.
 fn value_of(answer: &Value) -> Answer {
-    let kind = answer.get("type").and_then(Value::as_str).unwrap_or_default();
+    let kind = answer
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let value = answer.get(kind).cloned().unwrap_or(Value::Null);
     match (kind, value) {
         ("choice", Value::Object(choice)) => Answer::text(
@@ -147,26 +166,51 @@ mod tests {
     fn answers_are_keyed_by_ref_with_titles_as_labels() {
         let s = sample();
         assert_eq!(s.id.as_deref(), Some("LtWXD3crgy"));
-        let email = s.fields.iter().find(|f| f.key == "readable_ref_email").unwrap();
+        let email = s
+            .fields
+            .iter()
+            .find(|f| f.key == "readable_ref_email")
+            .unwrap();
         assert_eq!(email.value, Answer::text("laura@example.com"));
         assert_eq!(email.kind, "email");
-        assert!(email.label.starts_with("If you're OK with our city management"));
+        assert!(
+            email
+                .label
+                .starts_with("If you're OK with our city management")
+        );
         assert_eq!(email.aliases, ["SMEUb7VJz92Q"]);
     }
 
     #[test]
     fn choices_booleans_and_hidden_fields() {
         let s = sample();
-        let value = |key: &str| s.fields.iter().find(|f| f.key == key).map(|f| f.value.display());
-        assert_eq!(value("readable_ref_multiple_choice").as_deref(), Some("London"));
-        assert_eq!(value("readable_ref_picture_choice").as_deref(), Some("London, Sydney"));
+        let value = |key: &str| {
+            s.fields
+                .iter()
+                .find(|f| f.key == key)
+                .map(|f| f.value.display())
+        };
+        assert_eq!(
+            value("readable_ref_multiple_choice").as_deref(),
+            Some("London")
+        );
+        assert_eq!(
+            value("readable_ref_picture_choice").as_deref(),
+            Some("London, Sydney")
+        );
         assert_eq!(value("readable_ref_yes_no").as_deref(), Some("não"));
-        assert!(s.hidden.contains(&("user_id".to_string(), "abc123456".to_string())));
+        assert!(
+            s.hidden
+                .contains(&("user_id".to_string(), "abc123456".to_string()))
+        );
     }
 
     #[test]
     fn bodies_that_are_not_typeform_are_refused() {
-        assert_eq!(decode(br#"{"answers": []}"#).unwrap_err().kind(), "invalid_body");
+        assert_eq!(
+            decode(br#"{"answers": []}"#).unwrap_err().kind(),
+            "invalid_body"
+        );
         assert_eq!(decode(b"[1]").unwrap_err().kind(), "invalid_body");
     }
 }

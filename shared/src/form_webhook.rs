@@ -1,0 +1,125 @@
+//! A form webhook from authenticity to provider: check the signature or token, decode the
+//! source's body, render the mapping for each submission, deliver each.
+
+use crate::action::Action;
+use crate::app::{App, Report};
+use crate::authenticity::{self, Verdict};
+use crate::failure::Failure;
+use crate::forms::{self, Inbound, Source};
+use crate::mapping::{Context, Mapping};
+use lambda_http::http::HeaderMap;
+use std::time::Instant;
+
+/// A form webhook as the HTTP trigger received it.
+pub struct FormRequest<'a> {
+    pub source: Source,
+    pub headers: &'a HeaderMap,
+    pub query: &'a [(String, String)],
+    pub body: &'a [u8],
+}
+
+/// What became of a webhook that passed the authenticity check.
+#[derive(Debug)]
+pub enum FormOutcome {
+    /// A builder's test delivery: nothing was sent.
+    Test(String),
+    /// One report per submission in the body (usually one).
+    Delivered(Vec<SubmissionReport>),
+}
+
+#[derive(Debug)]
+pub struct SubmissionReport {
+    pub submission_id: Option<String>,
+    pub report: Report,
+}
+
+/// Query parameters that configure Ponte rather than feed a mapping.
+const RESERVED_QUERY: &[&str] = &["token", "source"];
+
+impl<A: Action> App<A> {
+    /// Checks, decodes, maps and delivers one form webhook.
+    pub async fn deliver_form(
+        &self,
+        request: FormRequest<'_>,
+        deadline: Option<Instant>,
+    ) -> Result<FormOutcome, Failure> {
+        let setup = self.setup().await?;
+        let source = request.source;
+        let settings = setup.connection.webhooks.settings(source.name());
+        let verdict = authenticity::check(
+            settings,
+            source.signature_header(),
+            request.headers,
+            request.query,
+            request.body,
+        )?;
+        if verdict == Verdict::Unprotected {
+            tracing::warn!(
+                action = A::NAME,
+                source = source.name(),
+                "UNPROTECTED WEBHOOK: no signing_secret or token is set for {source} in the connection secret (webhooks.{source}), so anyone who knows this URL can send to it"
+            );
+        }
+        let content_type = request
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok());
+        let submissions = match forms::decode(source, request.body, content_type)? {
+            Inbound::Test(reason) => return Ok(FormOutcome::Test(reason)),
+            Inbound::Submissions(submissions) => submissions,
+        };
+        let default_mapping;
+        let mapping = match setup.connection.webhooks.mapping_for(source) {
+            Some(mapping) => mapping,
+            None => {
+                default_mapping = Mapping::parse(&A::default_mapping(), "default mapping")
+                    .map_err(|p| {
+                        Failure::Configuration(format!("the built-in mapping is broken: {p}"))
+                    })?;
+                &default_mapping
+            }
+        };
+        let query: Vec<(String, String)> = request
+            .query
+            .iter()
+            .filter(|(k, _)| !RESERVED_QUERY.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        // Answer within the builder's own patience, when it has little.
+        let deadline = match (source.answer_within(), deadline) {
+            (Some(within), Some(deadline)) => Some(deadline.min(Instant::now() + within)),
+            (Some(within), None) => Some(Instant::now() + within),
+            (None, deadline) => deadline,
+        };
+        let mut reports = Vec::with_capacity(submissions.len());
+        for submission in &submissions {
+            let context = Context {
+                submission,
+                query: &query,
+            };
+            let report = match mapping.render(&context) {
+                Ok(payload) => self.deliver(&payload, deadline).await,
+                Err(problems) => Report {
+                    contact: String::new(),
+                    result: Err(Failure::Invalid(problems)),
+                },
+            };
+            reports.push(SubmissionReport {
+                submission_id: submission.id.clone(),
+                report,
+            });
+        }
+        Ok(FormOutcome::Delivered(reports))
+    }
+
+    /// Checks a direct call against `webhooks.direct.token`, when one is set.
+    pub async fn authenticate_direct(
+        &self,
+        headers: &HeaderMap,
+        query: &[(String, String)],
+    ) -> Result<(), Failure> {
+        let setup = self.setup().await?;
+        let settings = setup.connection.webhooks.settings(crate::webhooks::DIRECT);
+        authenticity::check(settings, None, headers, query, &[]).map(|_| ())
+    }
+}

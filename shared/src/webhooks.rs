@@ -1,0 +1,230 @@
+//! Webhook settings, kept in the connection secret beside the provider credentials:
+//!
+//! ```json
+//! {"api_access_token": "…", "account_id": "1",
+//!  "webhooks": {
+//!    "typeform": {"signing_secret": "…", "mapping": {"inbox_id": "3", "contact_email": "{{email}}"}},
+//!    "jotform":  {"token": "…"},
+//!    "direct":   {"token": "…"},
+//!    "mapping":  {…one mapping for every source without its own…}}}
+//! ```
+//!
+//! Why the secret: webhook signing secrets and tokens must live in Secrets Manager anyway; the
+//! function already reads (and caches) that secret; a change is one `put-secret-value`, picked
+//! up within the secret's max age, with no redeploy; Secrets Manager keeps earlier versions to
+//! roll back to; and a secret holds 64 KB where all of a function's environment holds 4 KB.
+
+use crate::connection::{Connection, Token};
+use crate::forms::{SOURCES, Source};
+use crate::mapping::Mapping;
+use crate::validate::{Fields, Problems};
+use serde_json::Value;
+
+/// The webhook key of direct JSON calls (no form source in the URL).
+pub const DIRECT: &str = "direct";
+
+/// One source's settings.
+#[derive(Debug, Clone, Default)]
+pub struct SourceSettings {
+    /// The HMAC-SHA256 key the source signs its bodies with (Typeform, Tally, Google Forms).
+    pub signing_secret: Option<Token>,
+    /// A token the webhook URL (`?token=`) or an `X-Ponte-Token` header must carry.
+    pub token: Option<Token>,
+    pub mapping: Option<Mapping>,
+}
+
+impl SourceSettings {
+    pub fn is_protected(&self) -> bool {
+        self.signing_secret.is_some() || self.token.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Webhooks {
+    sources: Vec<(String, SourceSettings)>,
+    mapping: Option<Mapping>,
+}
+
+impl Webhooks {
+    /// Reads the `webhooks` key of a connection secret (absent: no settings).
+    pub fn from_secret(secret: &Value) -> Result<Self, Problems> {
+        let mut problems = Problems::new();
+        let mut webhooks = Webhooks::default();
+        let Some(value) = secret.get("webhooks").filter(|v| !v.is_null()) else {
+            return Ok(webhooks);
+        };
+        let Some(mut f) = Fields::object(value, "webhooks", &mut problems) else {
+            return Err(problems);
+        };
+        if let Some(template) = f.take("mapping") {
+            match Mapping::parse(template, "webhooks.mapping") {
+                Ok(mapping) => webhooks.mapping = Some(mapping),
+                Err(more) => more
+                    .list()
+                    .iter()
+                    .for_each(|p| problems.add(&p.field, &p.problem)),
+            }
+        }
+        for key in f.unread_keys() {
+            let path = format!("webhooks.{key}");
+            if key != DIRECT && key.parse::<Source>().is_err() {
+                problems.add(
+                    &path,
+                    format!("is not a source: use direct, {}", SOURCES.join(", ")),
+                );
+                continue;
+            }
+            let name = key
+                .parse::<Source>()
+                .map_or(DIRECT.to_string(), |s| s.name().to_string());
+            let Some(mut settings_fields) = f.optional_object(key, &mut problems) else {
+                continue;
+            };
+            let signing_secret = settings_fields
+                .optional_str("signing_secret", &mut problems)
+                .map(Token::new);
+            let token = settings_fields
+                .optional_str("token", &mut problems)
+                .map(Token::new);
+            let mapping = settings_fields.take("mapping").and_then(|m| {
+                match Mapping::parse(m, &format!("{path}.mapping")) {
+                    Ok(mapping) => Some(mapping),
+                    Err(more) => {
+                        more.list()
+                            .iter()
+                            .for_each(|p| problems.add(&p.field, &p.problem));
+                        None
+                    }
+                }
+            });
+            settings_fields.reject_unknown(&mut problems, |_| false);
+            if signing_secret.is_some() && name != DIRECT {
+                let signs = name
+                    .parse::<Source>()
+                    .ok()
+                    .and_then(Source::signature_header)
+                    .is_some();
+                if !signs {
+                    problems.add(
+                        format!("{path}.signing_secret"),
+                        format!("{name} signs nothing: protect it with a token instead"),
+                    );
+                }
+            }
+            webhooks.sources.push((
+                name,
+                SourceSettings {
+                    signing_secret,
+                    token,
+                    mapping,
+                },
+            ));
+        }
+        problems.into_result()?;
+        Ok(webhooks)
+    }
+
+    /// The settings of `key` (`direct` or a source name).
+    pub fn settings(&self, key: &str) -> Option<&SourceSettings> {
+        self.sources.iter().find(|(k, _)| k == key).map(|(_, s)| s)
+    }
+
+    /// The mapping for `source`: its own, else the shared one.
+    pub fn mapping_for(&self, source: Source) -> Option<&Mapping> {
+        self.settings(source.name())
+            .and_then(|s| s.mapping.as_ref())
+            .or(self.mapping.as_ref())
+    }
+}
+
+/// A provider connection together with the webhook settings stored beside it.
+#[derive(Debug)]
+pub struct Setup<C> {
+    pub connection: C,
+    pub webhooks: Webhooks,
+}
+
+impl<C: Connection> Connection for Setup<C> {
+    const PROVIDER: &'static str = C::PROVIDER;
+
+    fn from_secret(value: &Value) -> Result<Self, Problems> {
+        let connection = C::from_secret(value);
+        let webhooks = Webhooks::from_secret(value);
+        match (connection, webhooks) {
+            (Ok(connection), Ok(webhooks)) => Ok(Self {
+                connection,
+                webhooks,
+            }),
+            (connection, webhooks) => {
+                let mut problems = Problems::new();
+                for p in connection.err().iter().chain(webhooks.err().iter()) {
+                    p.list()
+                        .iter()
+                        .for_each(|p| problems.add(&p.field, &p.problem));
+                }
+                Err(problems)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn settings_are_read_per_source() {
+        let w = Webhooks::from_secret(&json!({"webhooks": {
+            "typeform": {"signing_secret": "s", "mapping": {"inbox_id": "1"}},
+            "jotform": {"token": "t"},
+            "google_forms": {"signing_secret": "g"},
+            "direct": {"token": "d"},
+            "mapping": {"inbox_id": "2"}
+        }}))
+        .unwrap();
+        assert!(w.settings("typeform").unwrap().signing_secret.is_some());
+        assert!(w.settings("google-forms").unwrap().is_protected());
+        assert_eq!(
+            w.settings("direct")
+                .unwrap()
+                .token
+                .as_ref()
+                .unwrap()
+                .expose(),
+            "d"
+        );
+        assert!(w.mapping_for(Source::Typeform).is_some());
+        assert!(
+            w.mapping_for(Source::Elementor).is_some(),
+            "the shared mapping"
+        );
+        assert!(w.settings("tally").is_none());
+    }
+
+    #[test]
+    fn no_webhooks_key_means_no_settings() {
+        let w = Webhooks::from_secret(&json!({"token": "x"})).unwrap();
+        assert!(w.settings("typeform").is_none() && w.mapping_for(Source::Tally).is_none());
+    }
+
+    #[test]
+    fn problems_say_where() {
+        let err = Webhooks::from_secret(&json!({"webhooks": {
+            "wix": {},
+            "jotform": {"signing_secret": "x", "tokn": "y"},
+            "typeform": {"mapping": {"a": "{{oops"}}
+        }}))
+        .unwrap_err();
+        let fields: Vec<&str> = err.list().iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "webhooks.jotform.tokn",
+                "webhooks.jotform.signing_secret",
+                "webhooks.typeform.mapping.a",
+                "webhooks.wix"
+            ]
+        );
+    }
+}

@@ -220,10 +220,10 @@ mod tests {
         assert_eq!(
             fields,
             [
+                "webhooks.wix",
                 "webhooks.jotform.tokn",
                 "webhooks.jotform.signing_secret",
-                "webhooks.typeform.mapping.a",
-                "webhooks.wix"
+                "webhooks.typeform.mapping.a"
             ]
         );
     }

@@ -161,3 +161,93 @@ pub fn failed_ids(answer: &Value) -> Vec<String> {
     ids.sort();
     ids
 }
+
+/// How a form webhook reaches the function.
+#[derive(Clone, Copy, Debug)]
+pub enum Api {
+    /// HTTP API (payload 2.0): header names lower-cased, every body base64-encoded (as HTTP
+    /// APIs do for urlencoded and multipart bodies).
+    HttpV2,
+    /// REST API (payload 1.0): header names as sent, the body as text.
+    RestV1,
+}
+
+/// A form webhook event: `body` posted to the function's `{source}` route with `headers` and
+/// `query`.
+pub fn form_event(
+    api: Api,
+    source: &str,
+    body: &[u8],
+    headers: &[(&str, &str)],
+    query: &[(&str, &str)],
+) -> Value {
+    let query_map: serde_json::Map<String, Value> = query
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    let raw_query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    match api {
+        Api::HttpV2 => {
+            let mut event = fixture("aws/apigw-http-v2.json");
+            event["rawPath"] = json!(format!("/cloudchat/conversations/{source}"));
+            event["rawQueryString"] = json!(raw_query.join("&"));
+            event["queryStringParameters"] = Value::Object(query_map);
+            event["pathParameters"] = json!({ "source": source });
+            event["headers"] = headers
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), json!(v)))
+                .collect::<serde_json::Map<String, Value>>()
+                .into();
+            event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(body));
+            event["isBase64Encoded"] = json!(true);
+            event
+        }
+        Api::RestV1 => {
+            let mut event = fixture("aws/apigw-rest-v1.json");
+            event["resource"] = json!("/cloudchat/conversations/{source}");
+            event["pathParameters"] = json!({ "source": source });
+            event["queryStringParameters"] = Value::Object(query_map.clone());
+            event["multiValueQueryStringParameters"] = query_map
+                .iter()
+                .map(|(k, v)| (k.clone(), json!([v])))
+                .collect::<serde_json::Map<String, Value>>()
+                .into();
+            let header_map: serde_json::Map<String, Value> = headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect();
+            event["multiValueHeaders"] = header_map
+                .iter()
+                .map(|(k, v)| (k.clone(), json!([v])))
+                .collect::<serde_json::Map<String, Value>>()
+                .into();
+            event["headers"] = Value::Object(header_map);
+            event["body"] =
+                json!(String::from_utf8(body.to_vec()).expect("REST bodies here are text"));
+            event["isBase64Encoded"] = json!(false);
+            event
+        }
+    }
+}
+
+/// A form fixture's bytes from `tests/fixtures/forms/`.
+pub fn form_fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/fixtures/forms/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A multipart body with `parts` as text fields, and its Content-Type.
+pub fn multipart(parts: &[(&str, &str)]) -> (Vec<u8>, String) {
+    let boundary = "------------------------PonteTestBoundary7MA4YWxk";
+    let mut body = String::new();
+    for (name, value) in parts {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    (
+        body.into_bytes(),
+        format!("multipart/form-data; boundary={boundary}"),
+    )
+}

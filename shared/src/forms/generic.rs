@@ -101,9 +101,9 @@ mod tests {
         assert_eq!(
             got,
             vec![
+                ("nome".into(), "Ana".into()),
                 ("contato.email".into(), "a@example.com".into()),
                 ("n".into(), "3".into()),
-                ("nome".into(), "Ana".into()),
                 ("x".into(), "".into())
             ]
         );

@@ -179,10 +179,15 @@ pub(crate) fn log_outcome<A: Action>(
     }
 }
 
+/// Deadlines below this (September 2001, in epoch milliseconds) are not points in time.
+const EARLIEST_DEADLINE_MS: u64 = 1_000_000_000_000;
+
 /// When this invocation must have answered, as an `Instant`; `None` when the runtime gave no
-/// deadline (a hand-made context).
+/// usable deadline: a hand-made context (0), or an emulator that sends a duration where Lambda
+/// sends an epoch time (`cargo lambda watch` sends `600000`). The configured timeouts then
+/// bound the provider call alone.
 pub fn deadline_of(context: &Context) -> Option<Instant> {
-    if context.deadline == 0 {
+    if context.deadline < EARLIEST_DEADLINE_MS {
         return None;
     }
     let left = context
@@ -193,6 +198,36 @@ pub fn deadline_of(context: &Context) -> Option<Instant> {
 }
 
 /// What a function's `main` calls: logs, clients, then the Lambda runtime loop.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(deadline: u64) -> Context {
+        let mut context = Context::default();
+        context.deadline = deadline;
+        context
+    }
+
+    #[test]
+    fn deadlines_are_epoch_milliseconds_or_unknown() {
+        assert!(deadline_of(&context(0)).is_none());
+        assert!(
+            deadline_of(&context(600_000)).is_none(),
+            "a duration, as cargo lambda sends"
+        );
+        let in_ten_seconds = SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64
+            + 10_000;
+        let left = deadline_of(&context(in_ten_seconds)).unwrap() - Instant::now();
+        assert!(
+            left > Duration::from_secs(8) && left <= Duration::from_secs(10),
+            "{left:?}"
+        );
+    }
+}
+
 pub async fn run<A: Action>() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let app = Arc::new(App::<A>::from_env().await?);

@@ -269,10 +269,13 @@ async fn a_token_that_stays_refused_is_a_provider_rejection() {
 
 #[tokio::test]
 async fn provider_answers_map_to_our_statuses() {
+    // (answer, calls made, our status, kind, message): 5xx is retried (three calls in all);
+    // a 429 asking for 30 s is not waited out inside the invocation.
     let cases = [
         (
             ResponseTemplate::new(404)
                 .set_body_json(json!({"error": "Resource could not be found"})),
+            1,
             422,
             "provider_rejected",
             "the provider refused the request (HTTP 404): Resource could not be found",
@@ -281,12 +284,14 @@ async fn provider_answers_map_to_our_statuses() {
             ResponseTemplate::new(422).set_body_json(
                 json!({"message": "Inbox não permite criação via API", "attributes": ["inbox"]}),
             ),
+            1,
             422,
             "provider_rejected",
             "the provider refused the request (HTTP 422): Inbox não permite criação via API",
         ),
         (
             ResponseTemplate::new(500).set_body_string("<html>Internal Server Error</html>"),
+            3,
             502,
             "provider_unavailable",
             "the provider is unavailable: HTTP 500: <html>Internal Server Error</html>",
@@ -295,16 +300,17 @@ async fn provider_answers_map_to_our_statuses() {
             ResponseTemplate::new(429)
                 .insert_header("retry-after", "30")
                 .set_body_string("Retry later"),
+            1,
             503,
             "provider_unavailable",
             "the provider is unavailable: HTTP 429: Retry later",
         ),
     ];
-    for (template, expected_status, kind, message) in cases {
+    for (template, calls, expected_status, kind, message) in cases {
         let server = MockServer::start().await;
         Mock::given(any())
             .respond_with(template)
-            .expect(1)
+            .expect(calls)
             .mount(&server)
             .await;
         let (app, _) = cloudchat_app(&server, "t").await;
@@ -370,7 +376,7 @@ async fn a_batch_reports_exactly_the_records_that_failed() {
         .await;
     cloudchat_mock("down@example.com", "t")
         .respond_with(ResponseTemplate::new(500))
-        .expect(1)
+        .expect(3)
         .mount(&server)
         .await;
     cloudchat_mock("gone@example.com", "t")

@@ -52,10 +52,7 @@ async fn direct<A: Action>(
     };
     let report = match payload.await {
         Ok(payload) => app.deliver(&payload, deadline).await,
-        Err(failure) => Report {
-            contact: String::new(),
-            result: Err(failure),
-        },
+        Err(failure) => Report::failed(failure),
     };
     log_outcome::<A>("http", None, None, &report, started);
     outcome::<A>(report.result, Map::new())
@@ -92,10 +89,7 @@ async fn form<A: Action>(
     };
     match received.await {
         Err(failure) => {
-            let report = Report {
-                contact: String::new(),
-                result: Err(failure),
-            };
+            let report = Report::failed(failure);
             log_outcome::<A>("http", Some(source.name()), None, &report, started);
             outcome::<A>(report.result, about)
         }

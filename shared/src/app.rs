@@ -33,15 +33,26 @@ pub struct App<A: Action> {
 #[derive(Debug)]
 pub struct Report {
     pub contact: String,
+    /// Provider calls made (0 when the payload never got that far).
+    pub attempts: u32,
     pub result: Result<Delivered, Failure>,
+}
+
+impl Report {
+    /// A payload that failed before any provider call.
+    pub fn failed(failure: Failure) -> Self {
+        Self {
+            contact: String::new(),
+            attempts: 0,
+            result: Err(failure),
+        }
+    }
 }
 
 /// A delivery the provider accepted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivered {
     pub response: ProviderResponse,
-    /// Provider calls made: 2 when a 401 made us read the secret again.
-    pub attempts: u32,
 }
 
 impl<A: Action> App<A> {
@@ -78,36 +89,68 @@ impl<A: Action> App<A> {
     /// Validates one payload and sends it to the provider.
     pub async fn deliver(&self, payload: &Value, deadline: Option<Instant>) -> Report {
         match A::validate(payload, &self.validation) {
-            Ok(request) => Report {
-                contact: A::contact_for_log(&request),
-                result: self.send(&request, deadline).await,
-            },
-            Err(problems) => Report {
-                contact: String::new(),
-                result: Err(Failure::Invalid(problems)),
-            },
+            Ok(request) => {
+                let mut attempts = 0;
+                let result = self.send(&request, deadline, &mut attempts).await;
+                Report {
+                    contact: A::contact_for_log(&request),
+                    attempts,
+                    result,
+                }
+            }
+            Err(problems) => Report::failed(Failure::Invalid(problems)),
         }
     }
 
-    /// Reads the connection and calls the provider, once more with a freshly read secret if
-    /// the provider answers 401.
+    /// Reads the connection and calls the provider: again, with a freshly read secret, after a
+    /// 401 (once); again after a retryable failure, as the retry policy allows. `attempts`
+    /// counts the calls made.
     async fn send(
         &self,
         request: &A::Request,
         deadline: Option<Instant>,
+        attempts: &mut u32,
     ) -> Result<Delivered, Failure> {
-        let lease = self.connection.get().await?;
-        let call = A::provider_request(request, &lease.connection.connection)?;
-        let mut response = self.provider.send(&call, deadline).await?;
-        let mut attempts = 1;
-        if response.status == 401 {
-            // The token may have been rotated since we read it: read it again, once.
-            let fresh = self.connection.refresh(lease.generation).await?;
-            let call = A::provider_request(request, &fresh.connection.connection)?;
-            response = self.provider.send(&call, deadline).await?;
-            attempts = 2;
+        let mut lease = self.connection.get().await?;
+        let mut call = A::provider_request(request, &lease.connection.connection)?;
+        let mut refreshed = false;
+        loop {
+            *attempts += 1;
+            let failure = match self.provider.send(&call, deadline).await {
+                Ok(response) if response.status == 401 && !refreshed => {
+                    // The token may have been rotated since we read it: read it again, once.
+                    refreshed = true;
+                    lease = self.connection.refresh(lease.generation).await?;
+                    call = A::provider_request(request, &lease.connection.connection)?;
+                    continue;
+                }
+                Ok(response) => match response.into_result() {
+                    Ok(response) => return self.accepted(response),
+                    Err(failure) => failure,
+                },
+                Err(failure) => failure,
+            };
+            let wait = self
+                .settings
+                .retry
+                .delay(*attempts, &failure, deadline, fastrand::f64());
+            match wait {
+                Some(wait) => {
+                    tracing::info!(
+                        action = A::NAME,
+                        attempt = *attempts,
+                        wait_ms = wait.as_millis() as u64,
+                        "calling the provider again: {failure}"
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+                None => return Err(failure),
+            }
         }
-        let response = response.into_result()?;
+    }
+
+    /// A 2xx answer: delivered, unless the provider words a failure inside it.
+    fn accepted(&self, response: ProviderResponse) -> Result<Delivered, Failure> {
         if let Some(message) = A::failure_in_success(&response) {
             return Err(Failure::ProviderRejected {
                 status: response.status,
@@ -115,7 +158,7 @@ impl<A: Action> App<A> {
                 body: response.body,
             });
         }
-        Ok(Delivered { response, attempts })
+        Ok(Delivered { response })
     }
 
     /// The connection and webhook settings, read from the secret if not cached.
@@ -160,7 +203,7 @@ pub(crate) fn log_outcome<A: Action>(
             message_id,
             outcome = "delivered",
             provider_status = delivered.response.status,
-            attempts = delivered.attempts,
+            attempts = report.attempts,
             contact = %report.contact,
             duration_ms,
             "delivered to the provider"
@@ -172,6 +215,7 @@ pub(crate) fn log_outcome<A: Action>(
             message_id,
             outcome = failure.kind(),
             provider_status = failure.provider_status(),
+            attempts = report.attempts,
             contact = %report.contact,
             duration_ms,
             "not delivered: {failure}"

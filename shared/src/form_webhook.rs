@@ -99,10 +99,7 @@ impl<A: Action> App<A> {
             };
             let report = match mapping.render(&context) {
                 Ok(payload) => self.deliver(&payload, deadline).await,
-                Err(problems) => Report {
-                    contact: String::new(),
-                    result: Err(Failure::Invalid(problems)),
-                },
+                Err(problems) => Report::failed(Failure::Invalid(problems)),
             };
             reports.push(SubmissionReport {
                 submission_id: submission.id.clone(),

@@ -21,6 +21,7 @@ pub mod mapping;
 pub mod mask;
 pub mod phone;
 pub mod provider;
+pub mod retry;
 pub mod secrets;
 pub mod settings;
 pub mod sqs_batch;

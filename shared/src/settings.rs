@@ -2,6 +2,7 @@
 //! deployment, and even that is checked on the first event rather than at start-up.
 
 use crate::phone::PhoneRegion;
+use crate::retry::RetryPolicy;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -19,6 +20,8 @@ pub struct Settings {
     /// `PROVIDER_TIMEOUT_MS` (10000): one provider call, all included; never more than the
     /// invocation has left.
     pub request_timeout: Duration,
+    /// `PROVIDER_MAX_ATTEMPTS` (3): calls of one delivery when the provider fails transiently.
+    pub retry: RetryPolicy,
 }
 
 impl Default for Settings {
@@ -30,6 +33,7 @@ impl Default for Settings {
             batch_concurrency: 10,
             connect_timeout: Duration::from_millis(3000),
             request_timeout: Duration::from_millis(10_000),
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -72,6 +76,10 @@ impl Settings {
             batch_concurrency: batch_concurrency as usize,
             connect_timeout: Duration::from_millis(number("PROVIDER_CONNECT_TIMEOUT_MS", 3000)?),
             request_timeout: Duration::from_millis(number("PROVIDER_TIMEOUT_MS", 10_000)?),
+            retry: RetryPolicy {
+                max_attempts: number("PROVIDER_MAX_ATTEMPTS", 3)?.clamp(1, 10) as u32,
+                ..RetryPolicy::default()
+            },
         })
     }
 }

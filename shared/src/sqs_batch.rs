@@ -60,10 +60,7 @@ async fn deliver_record<A: Action>(
     };
     let report = match payload {
         Ok(payload) => app.deliver(&payload, deadline).await,
-        Err(failure) => Report {
-            contact: String::new(),
-            result: Err(failure),
-        },
+        Err(failure) => Report::failed(failure),
     };
     log_outcome::<A>("sqs", None, record.message_id.as_deref(), &report, started);
     report.result

@@ -242,6 +242,7 @@ pub fn deadline_of(context: &Context) -> Option<Instant> {
 }
 
 /// What a function's `main` calls: logs, clients, then the Lambda runtime loop.
+/// What a function's `main` calls: logs, clients, then the Lambda runtime loop.
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -242,7 +242,18 @@ pub fn deadline_of(context: &Context) -> Option<Instant> {
 }
 
 /// What a function's `main` calls: logs, clients, then the Lambda runtime loop.
-/// What a function's `main` calls: logs, clients, then the Lambda runtime loop.
+pub async fn run<A: Action>() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let app = Arc::new(App::<A>::from_env().await?);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<Value>| {
+            let app = app.clone();
+            async move { app.handle(event).await }
+        },
+    ))
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,16 +282,4 @@ mod tests {
             "{left:?}"
         );
     }
-}
-
-pub async fn run<A: Action>() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
-    let app = Arc::new(App::<A>::from_env().await?);
-    lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: LambdaEvent<Value>| {
-            let app = app.clone();
-            async move { app.handle(event).await }
-        },
-    ))
-    .await
 }

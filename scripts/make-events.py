@@ -34,9 +34,9 @@ PAYLOADS = {
             "inbox_id": "2",
             "phone_number": "+55 11 98765-4321",
             "template_name": "pedido_enviado",
-            "button_param_0": "PED-2026-0042",
+            "button_param_0": "",
             "nome": "Maria",
-            "pedido": "PED-2026-0042",
+            "pedido": "",
         },
     ),
     "wegly-create-chat": (
@@ -185,15 +185,38 @@ def sqs_sns(function, body):
     }
 
 
+# Each trigger's event carries its own order number, so that the four are four deliveries:
+# identical requests within IDEMPOTENCY_TTL_SECONDS are sent once.
+ORDERS = {"http-api.json": "0042", "rest-api.json": "0043", "sqs.json": "0044", "sqs-sns.json": "0045"}
+
+
+def for_order(function, body, order):
+    body = json.loads(json.dumps(body))
+    if function == "cloudchat-create-conversation":
+        body["message"]["content"] += f" Pedido PED-2026-{order}."
+        body["custom_attributes"]["pedido"] = f"PED-2026-{order}"
+    elif function == "cloudchat-proactive-whatsapp":
+        body["button_param_0"] = body["pedido"] = f"PED-2026-{order}"
+    elif function == "wegly-create-chat":
+        body["template_fields"].append(
+            {"component": "BODY", "type": "TEXT", "index": 2, "value": f"PED-2026-{order}"}
+        )
+    elif function == "sacflow-send-message":
+        body["message"]["variables"].append(f"PED-2026-{order}")
+        body["summary"] += f" (pedido PED-2026-{order})"
+    return body
+
+
 def main():
-    for function, (route, body) in PAYLOADS.items():
+    for function, (route, base) in PAYLOADS.items():
         folder = ROOT / "events" / function
         folder.mkdir(parents=True, exist_ok=True)
+        body = lambda name: for_order(function, base, ORDERS[name])
         events = {
-            "http-api.json": http_api(route, body),
-            "rest-api.json": rest_api(route, body),
-            "sqs.json": sqs(function, body),
-            "sqs-sns.json": sqs_sns(function, body),
+            "http-api.json": http_api(route, body("http-api.json")),
+            "rest-api.json": rest_api(route, body("rest-api.json")),
+            "sqs.json": sqs(function, body("sqs.json")),
+            "sqs-sns.json": sqs_sns(function, body("sqs-sns.json")),
         }
         for name, event in events.items():
             text = json.dumps(event, indent=2, ensure_ascii=False) + "\n"

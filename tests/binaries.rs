@@ -22,6 +22,8 @@ const BUDGET: Duration = Duration::from_secs(20);
 async fn start(binary: &str, name: &str, secret_id: &str) -> Running {
     let mut env = function_env(&moto_endpoint(), secret_id);
     env.push(("AWS_LAMBDA_LOG_FORMAT", "JSON".into()));
+    // Each trigger below sends the same payload: have every one delivered, not deduplicated.
+    env.push(("IDEMPOTENCY_TTL_SECONDS", "0".into()));
     let function = LocalFunction::start(Path::new(binary), name, &env, Output::Capture)
         .await
         .expect("the function starts");

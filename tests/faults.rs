@@ -36,6 +36,7 @@ async fn app_for(base_url: &str, settings: Settings) -> CloudChat {
     .await;
     let settings = Settings {
         secret_id: Some(name),
+        idempotency_ttl: Duration::ZERO,
         ..settings
     };
     App::new(

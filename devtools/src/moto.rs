@@ -75,16 +75,62 @@ pub fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// A Secrets Manager client for the moto server at `endpoint`, through the SDK's own loader.
-pub async fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
+/// The SDK configuration for the moto server at `endpoint`, through the SDK's own loader.
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     use aws_sdk_secretsmanager::config::{Credentials, Region};
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
         .load()
+        .await
+}
+
+/// A Secrets Manager client for the moto server at `endpoint`.
+pub async fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(&sdk_config(endpoint).await)
+}
+
+/// Creates the idempotency table Ponte's template creates (key `id`, on demand) unless it
+/// exists.
+pub async fn create_idempotency_table(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<(), String> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let created = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .send()
         .await;
-    aws_sdk_secretsmanager::Client::new(&config)
+    match created {
+        Ok(_) => Ok(()),
+        Err(err) => {
+            let err = err.into_service_error();
+            if err.is_resource_in_use_exception() {
+                Ok(())
+            } else {
+                Err(format!("cannot create table {table}: {err}"))
+            }
+        }
+    }
 }
 
 /// Creates the secret `name` holding `value`, or gives it that value if it exists.

@@ -5,7 +5,7 @@
 //! its [`Failure::http_status`] with `{"ok": false, "action", "error": {…}, "provider"?}`.
 
 use crate::action::Action;
-use crate::app::{App, Delivered, Report, log_outcome};
+use crate::app::{App, Delivered, DeliveryId, Report, log_outcome};
 use crate::failure::Failure;
 use crate::form_webhook::{FormOutcome, FormRequest};
 use crate::forms::Source;
@@ -50,8 +50,19 @@ async fn direct<A: Action>(
             .await?;
         parse_json(&body_bytes(request)?)
     };
+    // A direct caller names a delivery with an Idempotency-Key header (as Stripe's API does).
+    let key = request
+        .headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    let id = key.map(|value| DeliveryId {
+        kind: "idempotency-key",
+        value,
+    });
     let report = match payload.await {
-        Ok(payload) => app.deliver(&payload, deadline).await,
+        Ok(payload) => app.deliver(&payload, deadline, id).await,
         Err(failure) => Report::failed(failure),
     };
     log_outcome::<A>("http", None, None, &report, started);
@@ -174,6 +185,9 @@ fn outcome<A: Action>(result: Result<Delivered, Failure>, about: Map<String, Val
                 "action": A::NAME,
                 "provider": {"status": delivered.response.status, "body": delivered.response.body},
             });
+            if delivered.duplicate {
+                body["duplicate"] = json!(true);
+            }
             merge(&mut body, about);
             Answer {
                 status: 200,

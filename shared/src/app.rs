@@ -2,10 +2,13 @@
 //!
 //! `App` is built once per process (at init) and shared by every invocation; nothing in it is
 //! global. [`App::deliver`] is the pipeline both triggers share: validate, read the connection,
-//! call the provider, and once more with a freshly read secret if the provider says 401.
+//! claim the delivery's idempotency key, call the provider (again with a freshly read secret if
+//! it says 401, again as the retry policy allows), and record the outcome under the key.
 
 use crate::action::{Action, ValidationContext};
+use crate::dead_letters::{DeadLetterSink, SqsDeadLetters};
 use crate::failure::Failure;
+use crate::idempotency::{self, Claim, DynamoStore, IdempotencyStore, InMemoryStore, Stored};
 use crate::provider::{ProviderClient, ProviderResponse};
 use crate::secrets::{ConnectionCache, Lease, SecretStore, SecretsManagerStore};
 use crate::settings::Settings;
@@ -25,7 +28,17 @@ pub struct App<A: Action> {
     validation: ValidationContext,
     connection: ConnectionCache<Setup<A::Connection>>,
     provider: ProviderClient,
+    idempotency: Arc<dyn IdempotencyStore>,
+    pub(crate) dead_letters: Option<Arc<dyn DeadLetterSink>>,
     _action: PhantomData<fn() -> A>,
+}
+
+/// What identifies a delivery for idempotency, when its source gives it an id: the kind of id
+/// (`idempotency-key`, a form source's name) and the id.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliveryId<'a> {
+    pub kind: &'a str,
+    pub value: &'a str,
 }
 
 /// What became of one payload, with the masked contact it was for (empty when the payload
@@ -53,13 +66,19 @@ impl Report {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivered {
     pub response: ProviderResponse,
+    /// True when this was a duplicate of an earlier delivery: the provider was not called, and
+    /// `response` is its answer from then.
+    pub duplicate: bool,
 }
 
 impl<A: Action> App<A> {
-    /// Wires a function from its settings and a secret store.
+    /// Wires a function from its settings and a secret store, with idempotency in memory and
+    /// no dead-letter queue (see [`App::with_idempotency`], [`App::with_dead_letters`]).
     pub fn new(settings: Settings, store: Arc<dyn SecretStore>) -> Result<Self, String> {
         let provider = ProviderClient::new(settings.connect_timeout, settings.request_timeout)?;
         Ok(Self {
+            idempotency: Arc::new(InMemoryStore::new()),
+            dead_letters: None,
             validation: ValidationContext {
                 phone_region: settings.phone_region,
             },
@@ -74,24 +93,54 @@ impl<A: Action> App<A> {
         })
     }
 
-    /// The function as deployed: settings from the environment, Secrets Manager through the
-    /// SDK's standard configuration (region, credentials, `AWS_ENDPOINT_URL`).
+    pub fn with_idempotency(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
+        self.idempotency = store;
+        self
+    }
+
+    pub fn with_dead_letters(mut self, sink: Arc<dyn DeadLetterSink>) -> Self {
+        self.dead_letters = Some(sink);
+        self
+    }
+
+    /// The function as deployed: settings from the environment, AWS clients through the SDK's
+    /// standard configuration (region, credentials, `AWS_ENDPOINT_URL`), built once here.
     pub async fn from_env() -> Result<Self, Error> {
         let settings = Settings::from_env()?;
         let sdk_config = aws_config::load_from_env().await;
-        let client = aws_sdk_secretsmanager::Client::new(&sdk_config);
-        Ok(Self::new(
-            settings,
-            Arc::new(SecretsManagerStore::new(client)),
-        )?)
+        let secrets = aws_sdk_secretsmanager::Client::new(&sdk_config);
+        let table = settings.idempotency_table.clone();
+        let queue = settings.dead_letter_queue_url.clone();
+        let mut app = Self::new(settings, Arc::new(SecretsManagerStore::new(secrets)))?;
+        match table {
+            Some(table) => {
+                let client = aws_sdk_dynamodb::Client::new(&sdk_config);
+                app = app.with_idempotency(Arc::new(DynamoStore::new(client, table)));
+            }
+            None => tracing::info!(
+                action = A::NAME,
+                "IDEMPOTENCY_TABLE is not set: duplicates are caught only within this container"
+            ),
+        }
+        if let Some(queue) = queue {
+            let client = aws_sdk_sqs::Client::new(&sdk_config);
+            app = app.with_dead_letters(Arc::new(SqsDeadLetters::new(client, queue)));
+        }
+        Ok(app)
     }
 
-    /// Validates one payload and sends it to the provider.
-    pub async fn deliver(&self, payload: &Value, deadline: Option<Instant>) -> Report {
+    /// Validates one payload and sends it to the provider, once per delivery: `id` is the
+    /// delivery's own id when its source gives one (else the request itself identifies it).
+    pub async fn deliver(
+        &self,
+        payload: &Value,
+        deadline: Option<Instant>,
+        id: Option<DeliveryId<'_>>,
+    ) -> Report {
         match A::validate(payload, &self.validation) {
             Ok(request) => {
                 let mut attempts = 0;
-                let result = self.send(&request, deadline, &mut attempts).await;
+                let result = self.send_once(&request, deadline, id, &mut attempts).await;
                 Report {
                     contact: A::contact_for_log(&request),
                     attempts,
@@ -102,17 +151,83 @@ impl<A: Action> App<A> {
         }
     }
 
-    /// Reads the connection and calls the provider: again, with a freshly read secret, after a
-    /// 401 (once); again after a retryable failure, as the retry policy allows. `attempts`
-    /// counts the calls made.
-    async fn send(
+    /// Claims the delivery's key, sends unless it was delivered before, and records the outcome.
+    async fn send_once(
         &self,
         request: &A::Request,
         deadline: Option<Instant>,
+        id: Option<DeliveryId<'_>>,
         attempts: &mut u32,
     ) -> Result<Delivered, Failure> {
-        let mut lease = self.connection.get().await?;
-        let mut call = A::provider_request(request, &lease.connection.connection)?;
+        let lease = self.connection.get().await?;
+        let call = A::provider_request(request, &lease.connection.connection)?;
+        let key = match id {
+            Some(id) => idempotency::key(A::NAME, id.kind, id.value),
+            None => idempotency::key(
+                A::NAME,
+                "request",
+                &idempotency::request_hash(&call.url, &call.body),
+            ),
+        };
+        let in_progress_until = match deadline {
+            Some(deadline) => {
+                idempotency::now_ms()
+                    + deadline
+                        .saturating_duration_since(Instant::now())
+                        .as_millis() as u64
+            }
+            None => idempotency::now_ms() + 2 * self.settings.request_timeout.as_millis() as u64,
+        };
+        match self.idempotency.claim(&key, in_progress_until).await {
+            Err(message) => return Err(Failure::IdempotencyUnavailable(message)),
+            Ok(Claim::InProgress) => return Err(Failure::InProgress),
+            Ok(Claim::Completed(stored)) => {
+                return Ok(Delivered {
+                    response: ProviderResponse {
+                        status: stored.status,
+                        body: stored.body,
+                        retry_after_seconds: None,
+                    },
+                    duplicate: true,
+                });
+            }
+            Ok(Claim::Fresh) => {}
+        }
+        let result = self.send(request, lease, call, deadline, attempts).await;
+        let recorded = match &result {
+            Ok(delivered) => {
+                let stored = Stored {
+                    status: delivered.response.status,
+                    body: delivered.response.body.clone(),
+                };
+                let expires_at =
+                    idempotency::now_ms() / 1000 + self.settings.idempotency_ttl.as_secs();
+                self.idempotency.complete(&key, &stored, expires_at).await
+            }
+            Err(_) => self.idempotency.release(&key).await,
+        };
+        if let Err(message) = recorded {
+            // The provider's outcome stands; only a later duplicate may now slip through (after a
+            // success) or wait for the in-progress claim to expire (after a failure).
+            tracing::error!(
+                action = A::NAME,
+                "could not record the delivery in {}: {message}",
+                self.idempotency.describe()
+            );
+        }
+        result
+    }
+
+    /// Calls the provider: again, with a freshly read secret, after a 401 (once); again after
+    /// a retryable failure, as the retry policy allows. `attempts` counts the calls made.
+    async fn send(
+        &self,
+        request: &A::Request,
+        mut lease: Lease<Setup<A::Connection>>,
+        mut call: crate::provider::ProviderRequest,
+        deadline: Option<Instant>,
+        attempts: &mut u32,
+    ) -> Result<Delivered, Failure> {
         let mut refreshed = false;
         loop {
             *attempts += 1;
@@ -158,7 +273,10 @@ impl<A: Action> App<A> {
                 body: response.body,
             });
         }
-        Ok(Delivered { response })
+        Ok(Delivered {
+            response,
+            duplicate: false,
+        })
     }
 
     /// The connection and webhook settings, read from the secret if not cached.
@@ -201,7 +319,7 @@ pub(crate) fn log_outcome<A: Action>(
             trigger,
             source,
             message_id,
-            outcome = "delivered",
+            outcome = if delivered.duplicate { "duplicate" } else { "delivered" },
             provider_status = delivered.response.status,
             attempts = report.attempts,
             contact = %report.contact,

@@ -24,6 +24,13 @@ pub enum Failure {
     /// The webhook URL names a form source that does not exist.
     #[error("{0}")]
     UnknownSource(String),
+    /// The same delivery is being made by another invocation right now.
+    #[error("this delivery is already in progress; try again shortly")]
+    InProgress,
+    /// The idempotency store could not be reached: without it a retry could send twice, so the
+    /// delivery is refused for now (fail closed).
+    #[error("the idempotency store is unavailable: {0}")]
+    IdempotencyUnavailable(String),
     /// Anything but POST on the HTTP trigger.
     #[error("method {0} is not allowed: send a POST with a JSON body")]
     MethodNotAllowed(String),
@@ -60,6 +67,8 @@ impl Failure {
             Failure::Invalid(_) => "validation",
             Failure::MethodNotAllowed(_) => "method_not_allowed",
             Failure::Unauthorized(_) => "unauthorized",
+            Failure::InProgress => "in_progress",
+            Failure::IdempotencyUnavailable(_) => "idempotency_unavailable",
             Failure::UnknownSource(_) => "unknown_source",
             Failure::Configuration(_) => "configuration",
             Failure::SecretUnavailable(_) => "secret_unavailable",
@@ -78,6 +87,8 @@ impl Failure {
             Failure::InvalidJson(_) | Failure::InvalidBody(_) | Failure::Invalid(_) => 400,
             Failure::MethodNotAllowed(_) => 405,
             Failure::Unauthorized(_) => 401,
+            Failure::InProgress => 409,
+            Failure::IdempotencyUnavailable(_) => 503,
             Failure::UnknownSource(_) => 404,
             Failure::Configuration(_) => 500,
             Failure::SecretUnavailable(_) => 503,
@@ -96,8 +107,24 @@ impl Failure {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Failure::SecretUnavailable(_) | Failure::ProviderUnavailable { .. }
+            Failure::SecretUnavailable(_)
+                | Failure::ProviderUnavailable { .. }
+                | Failure::InProgress
+                | Failure::IdempotencyUnavailable(_)
         )
+    }
+
+    /// True when the same delivery can never succeed: the input is wrong, or the provider
+    /// refused it for a reason other than our credentials (which an operator may fix).
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            Failure::InvalidJson(_)
+            | Failure::InvalidBody(_)
+            | Failure::Invalid(_)
+            | Failure::UnknownSource(_) => true,
+            Failure::ProviderRejected { status, .. } => !matches!(status, 401 | 403),
+            _ => false,
+        }
     }
 
     /// The provider's HTTP status, when the provider answered.

@@ -2,7 +2,7 @@
 //! source's body, render the mapping for each submission, deliver each.
 
 use crate::action::Action;
-use crate::app::{App, Report};
+use crate::app::{App, DeliveryId, Report};
 use crate::authenticity::{self, Verdict};
 use crate::failure::Failure;
 use crate::forms::{self, Inbound, Source};
@@ -98,7 +98,13 @@ impl<A: Action> App<A> {
                 query: &query,
             };
             let report = match mapping.render(&context) {
-                Ok(payload) => self.deliver(&payload, deadline).await,
+                Ok(payload) => {
+                    let id = submission.id.as_deref().map(|value| DeliveryId {
+                        kind: source.name(),
+                        value,
+                    });
+                    self.deliver(&payload, deadline, id).await
+                }
                 Err(problems) => Report::failed(Failure::Invalid(problems)),
             };
             reports.push(SubmissionReport {

@@ -22,6 +22,13 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// `PROVIDER_MAX_ATTEMPTS` (3): calls of one delivery when the provider fails transiently.
     pub retry: RetryPolicy,
+    /// `IDEMPOTENCY_TABLE`: the DynamoDB table of delivery claims; unset, claims are kept in
+    /// the container's memory.
+    pub idempotency_table: Option<String>,
+    /// `IDEMPOTENCY_TTL_SECONDS` (3600): how long a completed delivery is remembered.
+    pub idempotency_ttl: Duration,
+    /// `DEAD_LETTER_QUEUE_URL`: where SQS records that can never succeed go at once.
+    pub dead_letter_queue_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -34,6 +41,9 @@ impl Default for Settings {
             connect_timeout: Duration::from_millis(3000),
             request_timeout: Duration::from_millis(10_000),
             retry: RetryPolicy::default(),
+            idempotency_table: None,
+            idempotency_ttl: Duration::from_secs(3600),
+            dead_letter_queue_url: None,
         }
     }
 }
@@ -80,6 +90,9 @@ impl Settings {
                 max_attempts: number("PROVIDER_MAX_ATTEMPTS", 3)?.clamp(1, 10) as u32,
                 ..RetryPolicy::default()
             },
+            idempotency_table: get("IDEMPOTENCY_TABLE"),
+            idempotency_ttl: Duration::from_secs(number("IDEMPOTENCY_TTL_SECONDS", 3600)?),
+            dead_letter_queue_url: get("DEAD_LETTER_QUEUE_URL"),
         })
     }
 }

@@ -1,10 +1,13 @@
-//! The SQS trigger: every record of a batch delivered concurrently (bounded), and every record
-//! that did not succeed listed in `batchItemFailures`, so SQS retries it and, after the queue's
-//! `maxReceiveCount`, moves it to the dead-letter queue. No record is dropped.
+//! The SQS trigger: every record of a batch delivered concurrently (bounded). A record that
+//! failed for good goes straight to the dead-letter queue when the function knows it (see
+//! [`crate::dead_letters`]); every other record that did not succeed is listed in
+//! `batchItemFailures`, so SQS retries it and, after the queue's `maxReceiveCount`, moves it to
+//! the dead-letter queue itself. No record is dropped.
 
 use crate::action::Action;
 use crate::api_gateway::parse_json;
-use crate::app::{App, Delivered, Error, Report, log_outcome};
+use crate::app::{App, Error, Report, log_outcome};
+use crate::dead_letters::Reason;
 use crate::envelope;
 use crate::failure::Failure;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
@@ -17,16 +20,15 @@ pub async fn handle<A: Action>(
     deadline: Option<Instant>,
 ) -> Result<SqsBatchResponse, Error> {
     let concurrency = app.settings.batch_concurrency;
-    let outcomes: Vec<(Option<String>, Result<Delivered, Failure>)> =
-        futures::stream::iter(batch.records)
-            .map(|record| async move {
-                let id = record.message_id.clone();
-                let outcome = deliver_record(app, &record, deadline).await;
-                (id, outcome)
-            })
-            .buffer_unordered(concurrency)
-            .collect()
-            .await;
+    let outcomes: Vec<(Option<String>, Result<(), Failure>)> = futures::stream::iter(batch.records)
+        .map(|record| async move {
+            let id = record.message_id.clone();
+            let outcome = deliver_record(app, &record, deadline).await;
+            (id, outcome)
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
 
     let mut answer = SqsBatchResponse::default();
     for (id, outcome) in outcomes {
@@ -46,11 +48,12 @@ pub async fn handle<A: Action>(
     Ok(answer)
 }
 
+/// Delivers one record; `Ok` when it needs no retry (delivered, or dead-lettered at once).
 async fn deliver_record<A: Action>(
     app: &App<A>,
     record: &SqsMessage,
     deadline: Option<Instant>,
-) -> Result<Delivered, Failure> {
+) -> Result<(), Failure> {
     let started = Instant::now();
     let payload = match record.body.as_deref() {
         None => Err(Failure::InvalidBody("the record has no body".into())),
@@ -59,9 +62,41 @@ async fn deliver_record<A: Action>(
             .map(|(payload, _)| payload),
     };
     let report = match payload {
-        Ok(payload) => app.deliver(&payload, deadline).await,
+        Ok(payload) => app.deliver(&payload, deadline, None).await,
         Err(failure) => Report::failed(failure),
     };
-    log_outcome::<A>("sqs", None, record.message_id.as_deref(), &report, started);
-    report.result
+    let message_id = record.message_id.as_deref();
+    log_outcome::<A>("sqs", None, message_id, &report, started);
+    let failure = match report.result {
+        Ok(_) => return Ok(()),
+        Err(failure) => failure,
+    };
+    let Some(dead_letters) = app.dead_letters.as_ref().filter(|_| failure.is_permanent()) else {
+        return Err(failure);
+    };
+    let reason = Reason::new(A::NAME, &failure, message_id.unwrap_or(""));
+    match dead_letters
+        .send(record.body.as_deref().unwrap_or(""), &reason)
+        .await
+    {
+        Ok(()) => {
+            tracing::warn!(
+                action = A::NAME,
+                trigger = "sqs",
+                message_id = message_id.unwrap_or(""),
+                outcome = "dead_lettered",
+                error_kind = reason.kind,
+                "sent to the dead-letter queue at once: it can never succeed"
+            );
+            Ok(())
+        }
+        Err(message) => {
+            tracing::error!(
+                action = A::NAME,
+                message_id = message_id.unwrap_or(""),
+                "could not send to the dead-letter queue ({message}); SQS will retry the record"
+            );
+            Err(failure)
+        }
+    }
 }

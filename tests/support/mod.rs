@@ -57,10 +57,13 @@ pub async fn rotate_secret(name: &str, value: &Value) {
         .expect("put secret value in moto");
 }
 
-/// A function wired as `main` wires it, with Secrets Manager at moto.
+/// A function wired as `main` wires it, with Secrets Manager at moto. Completed deliveries
+/// are not remembered (`idempotency_ttl` 0), so that tests may send one payload through several
+/// triggers; `tests/idempotency.rs` tests the remembering.
 pub async fn app<A: Action>(secret_id: Option<&str>) -> App<A> {
     let settings = Settings {
         secret_id: secret_id.map(str::to_string),
+        idempotency_ttl: std::time::Duration::ZERO,
         ..Settings::default()
     };
     let store = SecretsManagerStore::new(secrets_client().await);

@@ -1,0 +1,410 @@
+//! Nothing sent twice: every delivery claims a key before the provider is called.
+//!
+//! The scheme is the one Powertools for AWS Lambda uses. A claim writes the key as *in
+//! progress* until the invocation's deadline, with a conditional write that fails if the key is
+//! already taken; a success makes it *completed*, with the provider's answer, until it expires
+//! (`IDEMPOTENCY_TTL_SECONDS`, one hour by default); a failure releases it so that a retry can
+//! go through. A duplicate of a completed delivery gets the stored answer without a provider
+//! call; a duplicate that arrives while the first is still in progress is told to come back later
+//! (HTTP 409, or left for SQS to retry); an in-progress key left by a crashed invocation frees
+//! itself at that invocation's deadline.
+//!
+//! Keys: the source's own id for the delivery (`Idempotency-Key` header of a direct call,
+//! Typeform `event_id`, Tally `eventId`, JotForm `submissionID`, RD Station contact uuid and
+//! time, Google Forms `responseId`), otherwise a SHA-256 of the provider request itself (URL and
+//! body), which catches SQS redeliveries and repeated publishes alike.
+
+use futures::future::BoxFuture;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// What a claim found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// The key is ours: call the provider.
+    Fresh,
+    /// Already delivered: here is the provider's answer from then.
+    Completed(Stored),
+    /// Another invocation is delivering it right now.
+    InProgress,
+}
+
+/// The provider's answer kept with a completed key.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Stored {
+    pub status: u16,
+    pub body: Value,
+}
+
+/// Where claims are kept.
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `key`, in progress until `in_progress_until_ms` (epoch milliseconds).
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        in_progress_until_ms: u64,
+    ) -> BoxFuture<'a, Result<Claim, String>>;
+    /// Marks `key` completed with the provider's answer, until `expires_at` (epoch seconds).
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        stored: &'a Stored,
+        expires_at: u64,
+    ) -> BoxFuture<'a, Result<(), String>>;
+    /// Lets go of `key` after a failed delivery.
+    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), String>>;
+    /// A name for logs: where claims live.
+    fn describe(&self) -> String;
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+/// The key of a delivery: `<function>#<what it is>`.
+pub fn key(function: &str, kind: &str, value: &str) -> String {
+    format!("{function}#{kind}:{value}")
+}
+
+/// The key for a delivery without an id of its own: a hash of what would be sent.
+pub fn request_hash(url: &str, body: &Value) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(url.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(body.to_string().as_bytes());
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+enum Record {
+    InProgress { until_ms: u64 },
+    Completed { stored: Stored, expires_at: u64 },
+}
+
+/// Claims in this container's memory: the default without a table. It protects against
+/// retries that reach the same warm container only.
+#[derive(Default)]
+pub struct InMemoryStore {
+    records: Mutex<HashMap<String, Record>>,
+}
+
+impl InMemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl IdempotencyStore for InMemoryStore {
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        in_progress_until_ms: u64,
+    ) -> BoxFuture<'a, Result<Claim, String>> {
+        Box::pin(async move {
+            let mut records = self
+                .records
+                .lock()
+                .map_err(|_| "store poisoned".to_string())?;
+            let now = now_ms();
+            let claim = match records.get(key) {
+                Some(Record::Completed { stored, expires_at }) if expires_at * 1000 > now => {
+                    Claim::Completed(stored.clone())
+                }
+                Some(Record::InProgress { until_ms }) if *until_ms > now => Claim::InProgress,
+                _ => Claim::Fresh,
+            };
+            if claim == Claim::Fresh {
+                records.insert(
+                    key.to_string(),
+                    Record::InProgress {
+                        until_ms: in_progress_until_ms,
+                    },
+                );
+            }
+            Ok(claim)
+        })
+    }
+
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        stored: &'a Stored,
+        expires_at: u64,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let mut records = self
+                .records
+                .lock()
+                .map_err(|_| "store poisoned".to_string())?;
+            records.insert(
+                key.to_string(),
+                Record::Completed {
+                    stored: stored.clone(),
+                    expires_at,
+                },
+            );
+            Ok(())
+        })
+    }
+
+    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let mut records = self
+                .records
+                .lock()
+                .map_err(|_| "store poisoned".to_string())?;
+            records.remove(key);
+            Ok(())
+        })
+    }
+
+    fn describe(&self) -> String {
+        "memory of this container".into()
+    }
+}
+
+/// Claims in a DynamoDB table (`IDEMPOTENCY_TABLE`), shared by every container and function.
+/// Items: `id` (the key), `status` (`INPROGRESS` or `COMPLETED`), `in_progress_expiry` (epoch
+/// ms), `expiration` (epoch s, the table's TTL attribute) and `data` (the stored answer).
+pub struct DynamoStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+mod dynamo {
+    use super::*;
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    pub fn s(value: &str) -> AttributeValue {
+        AttributeValue::S(value.to_string())
+    }
+
+    pub fn n(value: u64) -> AttributeValue {
+        AttributeValue::N(value.to_string())
+    }
+
+    pub fn number(item: &HashMap<String, AttributeValue>, name: &str) -> u64 {
+        item.get(name)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_default()
+    }
+
+    /// What an existing item means now.
+    pub fn read(item: &HashMap<String, AttributeValue>) -> Claim {
+        let now = now_ms();
+        let status = item
+            .get("status")
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str);
+        match status {
+            Some("COMPLETED") if number(item, "expiration") * 1000 > now => {
+                let stored = item
+                    .get("data")
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|d| serde_json::from_str(d).ok())
+                    .unwrap_or(Stored {
+                        status: 200,
+                        body: Value::Null,
+                    });
+                Claim::Completed(stored)
+            }
+            Some("INPROGRESS") if number(item, "in_progress_expiry") > now => Claim::InProgress,
+            // Expired between the write and the read: the next claim will take it.
+            _ => Claim::InProgress,
+        }
+    }
+}
+
+impl IdempotencyStore for DynamoStore {
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        in_progress_until_ms: u64,
+    ) -> BoxFuture<'a, Result<Claim, String>> {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+        Box::pin(async move {
+            let now = now_ms();
+            let written = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item("id", dynamo::s(key))
+                .item("status", dynamo::s("INPROGRESS"))
+                .item("in_progress_expiry", dynamo::n(in_progress_until_ms))
+                .item("expiration", dynamo::n(in_progress_until_ms / 1000 + 3600))
+                .condition_expression(
+                    "attribute_not_exists(id) OR expiration < :now_s OR (#status = :in_progress AND in_progress_expiry < :now_ms)",
+                )
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":now_s", dynamo::n(now / 1000))
+                .expression_attribute_values(":now_ms", dynamo::n(now))
+                .expression_attribute_values(":in_progress", dynamo::s("INPROGRESS"))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .send()
+                .await;
+            match written {
+                Ok(_) => Ok(Claim::Fresh),
+                Err(err) => match err.into_service_error() {
+                    PutItemError::ConditionalCheckFailedException(taken) => match taken.item() {
+                        Some(item) => Ok(dynamo::read(item)),
+                        None => {
+                            let item = self
+                                .client
+                                .get_item()
+                                .table_name(&self.table)
+                                .key("id", dynamo::s(key))
+                                .consistent_read(true)
+                                .send()
+                                .await
+                                .map_err(|e| format!("DynamoDB GetItem on {}: {e}", self.table))?;
+                            Ok(item.item().map_or(Claim::InProgress, dynamo::read))
+                        }
+                    },
+                    other => Err(format!("DynamoDB PutItem on {}: {other}", self.table)),
+                },
+            }
+        })
+    }
+
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        stored: &'a Stored,
+        expires_at: u64,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let data = serde_json::to_string(stored).map_err(|e| e.to_string())?;
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .item("id", dynamo::s(key))
+                .item("status", dynamo::s("COMPLETED"))
+                .item("expiration", dynamo::n(expires_at))
+                .item("data", dynamo::s(&data))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    format!(
+                        "DynamoDB PutItem on {}: {}",
+                        self.table,
+                        e.into_service_error()
+                    )
+                })
+        })
+    }
+
+    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("id", dynamo::s(key))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    format!(
+                        "DynamoDB DeleteItem on {}: {}",
+                        self.table,
+                        e.into_service_error()
+                    )
+                })
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!("DynamoDB table {}", self.table)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn stored() -> Stored {
+        Stored {
+            status: 200,
+            body: json!({"id": 7}),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_key_is_fresh_then_in_progress_then_completed() {
+        let store = InMemoryStore::new();
+        let until = now_ms() + 60_000;
+        assert_eq!(store.claim("k", until).await.unwrap(), Claim::Fresh);
+        assert_eq!(store.claim("k", until).await.unwrap(), Claim::InProgress);
+        store
+            .complete("k", &stored(), now_ms() / 1000 + 3600)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.claim("k", until).await.unwrap(),
+            Claim::Completed(stored())
+        );
+    }
+
+    #[tokio::test]
+    async fn released_and_expired_keys_are_fresh_again() {
+        let store = InMemoryStore::new();
+        assert_eq!(
+            store.claim("a", now_ms() + 60_000).await.unwrap(),
+            Claim::Fresh
+        );
+        store.release("a").await.unwrap();
+        assert_eq!(
+            store.claim("a", now_ms() + 60_000).await.unwrap(),
+            Claim::Fresh
+        );
+        // An in-progress claim left by a crashed invocation frees itself at its deadline.
+        assert_eq!(store.claim("b", now_ms() - 1).await.unwrap(), Claim::Fresh);
+        assert_eq!(
+            store.claim("b", now_ms() + 60_000).await.unwrap(),
+            Claim::Fresh
+        );
+        store
+            .complete("c", &stored(), now_ms() / 1000 - 1)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.claim("c", now_ms() + 60_000).await.unwrap(),
+            Claim::Fresh
+        );
+    }
+
+    #[test]
+    fn request_hashes_depend_on_url_and_body() {
+        let a = request_hash("https://x/a", &json!({"a": 1}));
+        assert_eq!(a.len(), 64);
+        assert_eq!(a, request_hash("https://x/a", &json!({"a": 1})));
+        assert_ne!(a, request_hash("https://x/b", &json!({"a": 1})));
+        assert_ne!(a, request_hash("https://x/a", &json!({"a": 2})));
+        assert_eq!(
+            key("wegly-create-chat", "typeform", "ev1"),
+            "wegly-create-chat#typeform:ev1"
+        );
+    }
+}

@@ -17,6 +17,10 @@ use lambda_http::http::{HeaderMap, HeaderValue};
 use serde_json::{Map, Value, json};
 use std::time::Instant;
 
+/// The largest body accepted, decoded: far above any form submission or provider request,
+/// far below what would strain a 128 MB function.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
 /// An answer before it is shaped for its payload version.
 struct Answer {
     status: u16,
@@ -46,6 +50,7 @@ async fn direct<A: Action>(
 ) -> Answer {
     let payload = async {
         require_post(request)?;
+        require_json(request)?;
         app.authenticate_direct(&request.headers, &request.query)
             .await?;
         parse_json(&body_bytes(request)?)
@@ -219,6 +224,22 @@ fn failed<A: Action>(failure: &Failure, about: Map<String, Value>) -> Answer {
     }
 }
 
+/// A direct call's body is the provider's JSON request: a Content-Type that says otherwise is
+/// refused (none at all is accepted, as some callers send none).
+fn require_json(request: &HttpRequest) -> Result<(), Failure> {
+    let given = request
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media = crate::forms::body::media_type(Some(given));
+    if media.is_empty() || media == "application/json" || media.ends_with("+json") {
+        Ok(())
+    } else {
+        Err(Failure::UnsupportedMediaType(given.to_string()))
+    }
+}
+
 fn require_post(request: &HttpRequest) -> Result<(), Failure> {
     if request.method.eq_ignore_ascii_case("POST") {
         Ok(())
@@ -231,15 +252,23 @@ fn require_post(request: &HttpRequest) -> Result<(), Failure> {
 /// over exactly these bytes).
 fn body_bytes(request: &HttpRequest) -> Result<Vec<u8>, Failure> {
     let raw = request.body.as_deref().unwrap_or_default();
-    if request.is_base64_encoded {
+    let bytes = if request.is_base64_encoded {
+        // Checked before decoding, too: base64 is a third larger than what it encodes.
+        if raw.len() / 4 * 3 > MAX_BODY_BYTES {
+            return Err(Failure::TooLarge(raw.len() / 4 * 3));
+        }
         base64::engine::general_purpose::STANDARD
             .decode(raw.trim())
             .map_err(|_| {
                 Failure::InvalidBody("isBase64Encoded is true but the body is not base64".into())
-            })
+            })?
     } else {
-        Ok(raw.as_bytes().to_vec())
+        raw.as_bytes().to_vec()
+    };
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(Failure::TooLarge(bytes.len()));
     }
+    Ok(bytes)
 }
 
 /// Parses a JSON body; the message says where it broke.

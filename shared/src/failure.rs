@@ -18,6 +18,12 @@ pub enum Failure {
     /// The body is JSON but not a valid request for this action.
     #[error("the request is invalid: {0}")]
     Invalid(Problems),
+    /// The body is larger than Ponte accepts (see [`crate::api_gateway::MAX_BODY_BYTES`]).
+    #[error("the body is {0} bytes; the most Ponte accepts is {max}", max = crate::api_gateway::MAX_BODY_BYTES)]
+    TooLarge(usize),
+    /// A direct call whose body says it is not JSON.
+    #[error("the Content-Type is {0:?}: send the provider's request as application/json")]
+    UnsupportedMediaType(String),
     /// A webhook without the signature or token its source's settings require.
     #[error("not authorized: {0}")]
     Unauthorized(String),
@@ -67,6 +73,8 @@ impl Failure {
             Failure::Invalid(_) => "validation",
             Failure::MethodNotAllowed(_) => "method_not_allowed",
             Failure::Unauthorized(_) => "unauthorized",
+            Failure::TooLarge(_) => "too_large",
+            Failure::UnsupportedMediaType(_) => "unsupported_media_type",
             Failure::InProgress => "in_progress",
             Failure::IdempotencyUnavailable(_) => "idempotency_unavailable",
             Failure::UnknownSource(_) => "unknown_source",
@@ -87,6 +95,8 @@ impl Failure {
             Failure::InvalidJson(_) | Failure::InvalidBody(_) | Failure::Invalid(_) => 400,
             Failure::MethodNotAllowed(_) => 405,
             Failure::Unauthorized(_) => 401,
+            Failure::TooLarge(_) => 413,
+            Failure::UnsupportedMediaType(_) => 415,
             Failure::InProgress => 409,
             Failure::IdempotencyUnavailable(_) => 503,
             Failure::UnknownSource(_) => 404,
@@ -121,6 +131,8 @@ impl Failure {
             Failure::InvalidJson(_)
             | Failure::InvalidBody(_)
             | Failure::Invalid(_)
+            | Failure::TooLarge(_)
+            | Failure::UnsupportedMediaType(_)
             | Failure::UnknownSource(_) => true,
             Failure::ProviderRejected { status, .. } => !matches!(status, 401 | 403),
             _ => false,
@@ -141,6 +153,9 @@ impl Failure {
         let mut error = json!({ "kind": self.kind(), "message": self.to_string() });
         if let Failure::Invalid(problems) = self {
             error["fields"] = json!(problems.list());
+            if problems.more() > 0 {
+                error["more_problems"] = json!(problems.more());
+            }
         }
         error
     }

@@ -57,6 +57,9 @@ async fn deliver_record<A: Action>(
     let started = Instant::now();
     let payload = match record.body.as_deref() {
         None => Err(Failure::InvalidBody("the record has no body".into())),
+        Some(body) if body.len() > crate::api_gateway::MAX_BODY_BYTES => {
+            Err(Failure::TooLarge(body.len()))
+        }
         Some(body) => parse_json(body.as_bytes())
             .and_then(envelope::unwrap)
             .map(|(payload, _)| payload),

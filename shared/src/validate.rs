@@ -20,9 +20,14 @@ pub struct FieldProblem {
     pub problem: String,
 }
 
-/// Every problem found in one request, in the order they were found.
+/// Problems kept per request: enough to fix a mapping, bounded for hostile bodies (a huge
+/// array of bad items must not become a huge answer).
+pub const MAX_PROBLEMS: usize = 50;
+
+/// Every problem found in one request, in the order they were found (the first
+/// [`MAX_PROBLEMS`], and how many more there were).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Problems(Vec<FieldProblem>);
+pub struct Problems(Vec<FieldProblem>, usize);
 
 impl Problems {
     pub fn new() -> Self {
@@ -30,6 +35,10 @@ impl Problems {
     }
 
     pub fn add(&mut self, field: impl Into<String>, problem: impl Into<String>) {
+        if self.0.len() >= MAX_PROBLEMS {
+            self.1 += 1;
+            return;
+        }
         self.0.push(FieldProblem {
             field: field.into(),
             problem: problem.into(),
@@ -38,6 +47,11 @@ impl Problems {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Problems found beyond the ones kept.
+    pub fn more(&self) -> usize {
+        self.1
     }
 
     pub fn list(&self) -> &[FieldProblem] {
@@ -59,11 +73,14 @@ impl Problems {
 
 impl fmt::Display for Problems {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = self
+        let mut parts: Vec<String> = self
             .0
             .iter()
             .map(|p| format!("{}: {}", p.field, p.problem))
             .collect();
+        if self.1 > 0 {
+            parts.push(format!("and {} more problems", self.1));
+        }
         f.write_str(&parts.join("; "))
     }
 }
@@ -543,6 +560,19 @@ mod tests {
             problems.list()[0].problem,
             "must be at most 300 characters, not 301"
         );
+    }
+
+    #[test]
+    fn problems_are_bounded() {
+        let mut problems = Problems::new();
+        for i in 0..10_000 {
+            problems.add(format!("items[{i}]"), "is bad");
+        }
+        assert_eq!(
+            (problems.list().len(), problems.more()),
+            (MAX_PROBLEMS, 10_000 - MAX_PROBLEMS)
+        );
+        assert!(problems.to_string().ends_with("and 9950 more problems"));
     }
 
     #[test]

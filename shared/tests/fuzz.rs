@@ -1,0 +1,184 @@
+//! Property tests: every decoder Ponte runs on outside input returns `Ok` or `Err` for any
+//! input — never panics — and the pieces that must keep a promise keep it. Inputs are arbitrary
+//! bytes, arbitrary JSON, and mutations of the real samples (which reach deeper code).
+//!
+//! The default run is bounded (`PROPTEST_CASES`, 256 per property); raise it for a longer hunt:
+//! `PROPTEST_CASES=100000 cargo test -p ponte --test fuzz`.
+
+use ponte::action::{Action, ValidationContext};
+use ponte::actions::{
+    CloudChatCreateConversation, CloudChatProactiveWhatsapp, SacflowSendMessage, WeglyCreateChat,
+};
+use ponte::forms::{self, Source};
+use ponte::mapping::{Context, Mapping};
+use ponte::{envelope, trigger, webhooks};
+use proptest::prelude::*;
+use serde_json::{Map, Value};
+
+const SOURCES: [Source; 8] = [
+    Source::Typeform,
+    Source::Tally,
+    Source::Jotform,
+    Source::GoogleForms,
+    Source::Elementor,
+    Source::RdStation,
+    Source::Cf7,
+    Source::Generic,
+];
+
+const SAMPLES: [(&[u8], Option<&str>); 7] = [
+    (
+        include_bytes!("../../tests/fixtures/forms/typeform.json"),
+        Some("application/json"),
+    ),
+    (
+        include_bytes!("../../tests/fixtures/forms/tally.json"),
+        Some("application/json"),
+    ),
+    (
+        include_bytes!("../../tests/fixtures/forms/jotform.multipart.txt"),
+        Some("multipart/form-data; boundary=------------------------J1JNT4vbVO4FCC1qLG4HSv"),
+    ),
+    (
+        include_bytes!("../../tests/fixtures/forms/google-forms.json"),
+        Some("application/json"),
+    ),
+    (
+        include_bytes!("../../tests/fixtures/forms/elementor-simple.urlencoded.txt"),
+        Some("application/x-www-form-urlencoded"),
+    ),
+    (
+        include_bytes!("../../tests/fixtures/forms/rdstation-converted.json"),
+        Some("application/json"),
+    ),
+    (
+        include_bytes!("../../tests/fixtures/forms/elementor-both-modes.json"),
+        None,
+    ),
+];
+
+/// Arbitrary JSON, a few levels deep, with keys that Ponte looks for among random ones.
+fn json() -> impl Strategy<Value = Value> {
+    let key = prop_oneof![
+        Just("inbox_id".to_string()),
+        Just("contact_phone_number".to_string()),
+        Just("message".to_string()),
+        Just("type".to_string()),
+        Just("Records".to_string()),
+        Just("body".to_string()),
+        Just("Message".to_string()),
+        Just("detail".to_string()),
+        Just("template_fields".to_string()),
+        "[a-zA-Z_]{1,8}",
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        ".{0,24}".prop_map(Value::String),
+        "\\{\\{[a-z ?]{0,8}\\}?\\}?".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(5, 64, 8, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec((key.clone(), inner), 0..8)
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<_, _>>())),
+        ]
+    })
+}
+
+/// A sample with some bytes flipped, cut or repeated.
+fn mutated_sample() -> impl Strategy<Value = (Vec<u8>, Option<&'static str>)> {
+    (
+        0..SAMPLES.len(),
+        prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
+        any::<prop::sample::Index>(),
+    )
+        .prop_map(|(which, flips, cut)| {
+            let (sample, content_type) = SAMPLES[which];
+            let mut bytes = sample.to_vec();
+            for (at, byte) in flips {
+                let i = at.index(bytes.len());
+                bytes[i] = byte;
+            }
+            let keep = cut.index(bytes.len() + 1).max(bytes.len() / 2);
+            bytes.truncate(keep);
+            (bytes, content_type)
+        })
+}
+
+fn validate_all(value: &Value) {
+    let ctx = ValidationContext::default();
+    let _ = CloudChatCreateConversation::validate(value, &ctx);
+    let _ = CloudChatProactiveWhatsapp::validate(value, &ctx);
+    let _ = WeglyCreateChat::validate(value, &ctx);
+    let _ = SacflowSendMessage::validate(value, &ctx);
+}
+
+proptest! {
+    #[test]
+    fn form_decoders_never_panic_on_bytes(body in prop::collection::vec(any::<u8>(), 0..512), content_type in prop::option::of("(application/json|multipart/form-data; boundary=x|application/x-www-form-urlencoded|text/plain)")) {
+        for source in SOURCES {
+            let _ = forms::decode(source, &body, content_type.as_deref());
+        }
+    }
+
+    #[test]
+    fn form_decoders_never_panic_on_mutated_samples((body, content_type) in mutated_sample()) {
+        for source in SOURCES {
+            if let Ok(forms::Inbound::Submissions(submissions)) = forms::decode(source, &body, content_type) {
+                for submission in &submissions {
+                    let _ = submission.readable();
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn form_decoders_never_panic_on_json(value in json()) {
+        let body = value.to_string();
+        for source in SOURCES {
+            let _ = forms::decode(source, body.as_bytes(), Some("application/json"));
+        }
+    }
+
+    #[test]
+    fn envelopes_and_triggers_never_panic(value in json()) {
+        let _ = envelope::unwrap(value.clone());
+        let _ = trigger::classify(value);
+    }
+
+    #[test]
+    fn validation_never_panics_and_unknown_keys_are_named(value in json()) {
+        validate_all(&value);
+        if let Value::Object(map) = &value {
+            let with_typo = map.clone().into_iter().chain([("inboxid".to_string(), Value::Null)]).collect::<Map<_, _>>();
+            let mut typo = Value::Object(with_typo);
+            typo["inboxid"] = Value::from(1);
+            if let Err(problems) = CloudChatCreateConversation::validate(&typo, &ValidationContext::default()) {
+                prop_assert!(problems.list().iter().any(|p| p.field == "inboxid") || problems.more() > 0);
+            } else {
+                prop_assert!(false, "a body with an unknown key must be refused");
+            }
+        }
+    }
+
+    #[test]
+    fn mappings_never_panic_and_render_only_what_they_were_given(template in json(), body in json()) {
+        let secret = serde_json::json!({"webhooks": {"generic": {"mapping": template.clone()}}});
+        let _ = webhooks::Webhooks::from_secret(&secret);
+        if let Ok(mapping) = Mapping::parse(&template, "mapping") {
+            let text = body.to_string();
+            if let Ok(forms::Inbound::Submissions(submissions)) = forms::decode(Source::Generic, text.as_bytes(), None) {
+                let query = vec![("inbox_id".to_string(), "1".to_string())];
+                let _ = mapping.render(&Context { submission: &submissions[0], query: &query });
+            }
+        }
+    }
+
+    #[test]
+    fn phone_parsing_never_panics(raw in "[+0-9()\\- ]{0,24}|.{0,24}") {
+        let _ = ponte::phone::Phone::parse(&raw, ponte::phone::PhoneRegion::default());
+    }
+}

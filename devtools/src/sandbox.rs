@@ -57,6 +57,9 @@ fn default_times() -> u64 {
 struct Shared {
     received: Mutex<Vec<Received>>,
     faults: Mutex<Vec<Fault>>,
+    /// Share of requests (0 to 1) that fail at random with a transient error (500, 503 or
+    /// 429), before anything is created: chaos for soak tests.
+    chaos: Mutex<f64>,
     next_id: AtomicU64,
 }
 
@@ -124,6 +127,13 @@ impl Sandbox {
         }
     }
 
+    /// Makes `rate` (0 to 1) of all requests fail at random with 500, 503 or 429.
+    pub fn set_chaos(&self, rate: f64) {
+        if let Ok(mut chaos) = self.shared.chaos.lock() {
+            *chaos = rate.clamp(0.0, 1.0);
+        }
+    }
+
     pub fn add_fault(&self, fault: Fault) {
         if let Ok(mut faults) = self.shared.faults.lock() {
             faults.push(fault);
@@ -171,6 +181,15 @@ async fn gate(
             faults.remove(index);
         }
         Some(fault)
+    });
+    let chaos = shared.chaos.lock().map(|c| *c).unwrap_or_default();
+    let fault = fault.or_else(|| {
+        (chaos > 0.0 && fastrand::f64() < chaos).then(|| Fault {
+            path: path.to_string(),
+            status: [500, 503, 429][fastrand::usize(..3)],
+            delay_ms: 0,
+            times: 1,
+        })
     });
     let parsed: Result<Value, _> = serde_json::from_slice(body);
     let (status, answer) = if let Some(fault) = fault {

@@ -60,7 +60,9 @@ async fn through_every_trigger(function: &Running, payload: &Value) {
     assert_eq!(answer, json!({"batchItemFailures": []}));
 }
 
-/// The checks every binary's log must pass: JSON lines, an outcome per event, no token.
+/// The checks every binary's output must pass: no token and no full phone number anywhere; one
+/// JSON outcome line per event with the fields operators search by; EMF metrics that follow the
+/// specification and add up to what happened (4 deliveries, 1 validation failure, 1 cold start).
 fn check_logs(logs: &str, token: &str, phone_digits: &str) {
     if std::env::var_os("PONTE_SHOW_LOGS").is_some() {
         eprintln!("{logs}");
@@ -73,12 +75,87 @@ fn check_logs(logs: &str, token: &str, phone_digits: &str) {
         !logs.contains(phone_digits),
         "a full phone number appears in the logs:\n{logs}"
     );
-    let outcomes = logs
+    let lines: Vec<Value> = logs
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|line| line["fields"]["outcome"].is_string())
-        .count();
-    assert!(outcomes >= 5, "expected an outcome line per event:\n{logs}");
+        .collect();
+    let outcomes: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["fields"]["outcome"].is_string())
+        .collect();
+    assert_eq!(outcomes.len(), 5, "one outcome line per event:\n{logs}");
+    for (n, line) in outcomes.iter().enumerate() {
+        let fields = &line["fields"];
+        for name in [
+            "action",
+            "trigger",
+            "source",
+            "message_id",
+            "outcome",
+            "idempotency_key",
+            "attempts",
+            "contact",
+            "duration_ms",
+            "provider_ms",
+        ] {
+            assert!(
+                !fields[name].is_null(),
+                "outcome line without {name}: {line}"
+            );
+        }
+        let spans = line["spans"].as_array().expect("spans");
+        let find = |key: &str| spans.iter().find_map(|s| s.get(key)).cloned();
+        assert!(
+            find("requestId").is_some_and(|v| v.as_str().is_some_and(|s| s.starts_with("req-"))),
+            "{line}"
+        );
+        assert!(
+            find("xrayTraceId")
+                .is_some_and(|v| v.as_str().is_some_and(|s| s.starts_with("Root=1-"))),
+            "{line}"
+        );
+        assert_eq!(
+            find("cold_start"),
+            Some(json!(n == 0)),
+            "only the first invocation is a cold start: {line}"
+        );
+        if fields["outcome"] == "delivered" {
+            assert_eq!(fields["provider_status"], 200);
+            assert!(
+                fields["provider_id"]
+                    .as_str()
+                    .is_some_and(|id| !id.is_empty()),
+                "{line}"
+            );
+            assert!(
+                fields["idempotency_key"]
+                    .as_str()
+                    .unwrap()
+                    .contains("#request:"),
+                "{line}"
+            );
+        }
+    }
+    let documents: Vec<&Value> = lines.iter().filter(|l| l.get("_aws").is_some()).collect();
+    let mut total = std::collections::HashMap::<String, f64>::new();
+    for document in &documents {
+        ponte::metrics::check(document).unwrap_or_else(|e| panic!("{e}: {document}"));
+        for name in [
+            "Delivered",
+            "Failed",
+            "Duplicate",
+            "ColdStart",
+            "FailedByKind",
+        ] {
+            *total.entry(name.into()).or_default() += document[name].as_f64().unwrap_or_default();
+        }
+    }
+    assert_eq!(
+        (total["Delivered"], total["Failed"], total["Duplicate"]),
+        (4.0, 1.0, 0.0),
+        "{total:?}"
+    );
+    assert_eq!((total["ColdStart"], total["FailedByKind"]), (1.0, 1.0));
 }
 
 #[tokio::test]
@@ -213,7 +290,9 @@ async fn sacflow_send_message_binary() {
         .and(path("/api/send-message"))
         .and(header("authorization", format!("Bearer {token}").as_str()))
         .and(body_json(&sent))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"success": true, "messageId": 901})),
+        )
         .expect(4)
         .mount(&server)
         .await;

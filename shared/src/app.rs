@@ -9,6 +9,7 @@ use crate::action::{Action, ValidationContext};
 use crate::dead_letters::{DeadLetterSink, SqsDeadLetters};
 use crate::failure::Failure;
 use crate::idempotency::{self, Claim, DynamoStore, IdempotencyStore, InMemoryStore, Stored};
+use crate::metrics;
 use crate::provider::{ProviderClient, ProviderResponse};
 use crate::secrets::{ConnectionCache, Lease, SecretStore, SecretsManagerStore};
 use crate::settings::Settings;
@@ -19,7 +20,9 @@ use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
+use tracing::Instrument;
 
 pub type Error = lambda_runtime::Error;
 
@@ -30,6 +33,8 @@ pub struct App<A: Action> {
     provider: ProviderClient,
     idempotency: Arc<dyn IdempotencyStore>,
     pub(crate) dead_letters: Option<Arc<dyn DeadLetterSink>>,
+    /// True until the first invocation of this process has started.
+    cold: AtomicBool,
     _action: PhantomData<fn() -> A>,
 }
 
@@ -46,9 +51,19 @@ pub struct DeliveryId<'a> {
 #[derive(Debug)]
 pub struct Report {
     pub contact: String,
+    pub trace: Trace,
+    pub result: Result<Delivered, Failure>,
+}
+
+/// What a delivery did on its way, for its log line and metrics.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Trace {
     /// Provider calls made (0 when the payload never got that far).
     pub attempts: u32,
-    pub result: Result<Delivered, Failure>,
+    /// The idempotency key the delivery claimed.
+    pub idempotency_key: String,
+    /// Milliseconds spent waiting for the provider, all calls together.
+    pub provider_ms: u64,
 }
 
 impl Report {
@@ -56,7 +71,7 @@ impl Report {
     pub fn failed(failure: Failure) -> Self {
         Self {
             contact: String::new(),
-            attempts: 0,
+            trace: Trace::default(),
             result: Err(failure),
         }
     }
@@ -79,6 +94,7 @@ impl<A: Action> App<A> {
         Ok(Self {
             idempotency: Arc::new(InMemoryStore::new()),
             dead_letters: None,
+            cold: AtomicBool::new(true),
             validation: ValidationContext {
                 phone_region: settings.phone_region,
             },
@@ -139,11 +155,11 @@ impl<A: Action> App<A> {
     ) -> Report {
         match A::validate(payload, &self.validation) {
             Ok(request) => {
-                let mut attempts = 0;
-                let result = self.send_once(&request, deadline, id, &mut attempts).await;
+                let mut trace = Trace::default();
+                let result = self.send_once(&request, deadline, id, &mut trace).await;
                 Report {
                     contact: A::contact_for_log(&request),
-                    attempts,
+                    trace,
                     result,
                 }
             }
@@ -157,9 +173,13 @@ impl<A: Action> App<A> {
         request: &A::Request,
         deadline: Option<Instant>,
         id: Option<DeliveryId<'_>>,
-        attempts: &mut u32,
+        trace: &mut Trace,
     ) -> Result<Delivered, Failure> {
-        let lease = self.connection.get().await?;
+        let lease = self
+            .connection
+            .get()
+            .instrument(tracing::info_span!("secret_read"))
+            .await?;
         let call = A::provider_request(request, &lease.connection.connection)?;
         let key = match id {
             Some(id) => idempotency::key(A::NAME, id.kind, id.value),
@@ -178,7 +198,13 @@ impl<A: Action> App<A> {
             }
             None => idempotency::now_ms() + 2 * self.settings.request_timeout.as_millis() as u64,
         };
-        match self.idempotency.claim(&key, in_progress_until).await {
+        trace.idempotency_key = key.clone();
+        let claim = self
+            .idempotency
+            .claim(&key, in_progress_until)
+            .instrument(tracing::info_span!("idempotency_claim"))
+            .await;
+        match claim {
             Err(message) => return Err(Failure::IdempotencyUnavailable(message)),
             Ok(Claim::InProgress) => return Err(Failure::InProgress),
             Ok(Claim::Completed(stored)) => {
@@ -193,7 +219,7 @@ impl<A: Action> App<A> {
             }
             Ok(Claim::Fresh) => {}
         }
-        let result = self.send(request, lease, call, deadline, attempts).await;
+        let result = self.send(request, lease, call, deadline, trace).await;
         let recorded = match &result {
             Ok(delivered) => {
                 let stored = Stored {
@@ -219,19 +245,29 @@ impl<A: Action> App<A> {
     }
 
     /// Calls the provider: again, with a freshly read secret, after a 401 (once); again after
-    /// a retryable failure, as the retry policy allows. `attempts` counts the calls made.
+    /// a retryable failure, as the retry policy allows. `trace` counts the calls and their time.
     async fn send(
         &self,
         request: &A::Request,
         mut lease: Lease<Setup<A::Connection>>,
         mut call: crate::provider::ProviderRequest,
         deadline: Option<Instant>,
-        attempts: &mut u32,
+        trace: &mut Trace,
     ) -> Result<Delivered, Failure> {
         let mut refreshed = false;
         loop {
-            *attempts += 1;
-            let failure = match self.provider.send(&call, deadline).await {
+            trace.attempts += 1;
+            let called = Instant::now();
+            let answer = self
+                .provider
+                .send(&call, deadline)
+                .instrument(tracing::info_span!(
+                    "provider_call",
+                    attempt = trace.attempts
+                ))
+                .await;
+            trace.provider_ms += called.elapsed().as_millis() as u64;
+            let failure = match answer {
                 Ok(response) if response.status == 401 && !refreshed => {
                     // The token may have been rotated since we read it: read it again, once.
                     refreshed = true;
@@ -245,15 +281,15 @@ impl<A: Action> App<A> {
                 },
                 Err(failure) => failure,
             };
-            let wait = self
-                .settings
-                .retry
-                .delay(*attempts, &failure, deadline, fastrand::f64());
+            let wait =
+                self.settings
+                    .retry
+                    .delay(trace.attempts, &failure, deadline, fastrand::f64());
             match wait {
                 Some(wait) => {
                     tracing::info!(
                         action = A::NAME,
-                        attempt = *attempts,
+                        attempt = trace.attempts,
                         wait_ms = wait.as_millis() as u64,
                         "calling the provider again: {failure}"
                     );
@@ -286,6 +322,15 @@ impl<A: Action> App<A> {
 
     /// The Lambda handler: one invocation, whichever trigger sent it.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        let cold_start = self.cold.swap(false, Ordering::SeqCst);
+        if cold_start {
+            metrics::Document::new(&[("function", A::NAME)], &[("ColdStart", "Count", 1.0)]).emit();
+        }
+        let span = tracing::info_span!("invocation", function = A::NAME, cold_start);
+        self.dispatch(event).instrument(span).await
+    }
+
+    async fn dispatch(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
         let deadline = deadline_of(&event.context);
         match trigger::classify(event.payload) {
             Ok(Trigger::Http(request)) => Ok(api_gateway::handle(self, request, deadline).await),
@@ -313,6 +358,7 @@ pub(crate) fn log_outcome<A: Action>(
     let duration_ms = started.elapsed().as_millis() as u64;
     let message_id = message_id.unwrap_or("");
     let source = source.unwrap_or("direct");
+    let trace = &report.trace;
     match &report.result {
         Ok(delivered) => tracing::info!(
             action = A::NAME,
@@ -320,8 +366,11 @@ pub(crate) fn log_outcome<A: Action>(
             source,
             message_id,
             outcome = if delivered.duplicate { "duplicate" } else { "delivered" },
+            idempotency_key = %trace.idempotency_key,
             provider_status = delivered.response.status,
-            attempts = report.attempts,
+            provider_id = crate::provider::object_id(&delivered.response.body).unwrap_or_default(),
+            provider_ms = trace.provider_ms,
+            attempts = trace.attempts,
             contact = %report.contact,
             duration_ms,
             "delivered to the provider"
@@ -332,13 +381,48 @@ pub(crate) fn log_outcome<A: Action>(
             source,
             message_id,
             outcome = failure.kind(),
+            idempotency_key = %trace.idempotency_key,
             provider_status = failure.provider_status(),
-            attempts = report.attempts,
+            provider_ms = trace.provider_ms,
+            attempts = trace.attempts,
             contact = %report.contact,
             duration_ms,
             "not delivered: {failure}"
         ),
     }
+    outcome_metrics::<A>(trigger, report).emit();
+}
+
+/// The EMF document of one outcome.
+fn outcome_metrics<A: Action>(trigger: &str, report: &Report) -> metrics::Document {
+    let (delivered, duplicate, failed) = match &report.result {
+        Ok(d) if d.duplicate => (0.0, 1.0, 0.0),
+        Ok(_) => (1.0, 0.0, 0.0),
+        Err(_) => (0.0, 0.0, 1.0),
+    };
+    let retried = f64::from(report.trace.attempts.saturating_sub(1));
+    let mut values = vec![
+        ("Delivered", "Count", delivered),
+        ("Duplicate", "Count", duplicate),
+        ("Failed", "Count", failed),
+        ("Retried", "Count", retried),
+    ];
+    if report.trace.attempts > 0 {
+        values.push((
+            "ProviderLatency",
+            "Milliseconds",
+            report.trace.provider_ms as f64,
+        ));
+    }
+    let mut document =
+        metrics::Document::new(&[("function", A::NAME), ("trigger", trigger)], &values);
+    if let Err(failure) = &report.result {
+        document.add(
+            &[("function", A::NAME), ("error_kind", failure.kind())],
+            &[("FailedByKind", "Count", 1.0)],
+        );
+    }
+    document
 }
 
 /// Deadlines below this (September 2001, in epoch milliseconds) are not points in time.

@@ -21,6 +21,7 @@ pub mod forms;
 pub mod idempotency;
 pub mod mapping;
 pub mod mask;
+pub mod metrics;
 pub mod phone;
 pub mod provider;
 pub mod retry;

@@ -57,6 +57,19 @@ impl ProviderResponse {
     }
 }
 
+/// The id of what the provider created, when its answer names one: Cloud Chat's conversation
+/// number and Wegly's chat id (`id`), or Sacflow's `messageId` / `ticketId`.
+pub fn object_id(body: &Value) -> Option<String> {
+    ["id", "messageId", "ticketId", "chat_id", "conversation_id"]
+        .iter()
+        .find_map(|key| body.get(*key))
+        .and_then(|v| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+}
+
 /// The most useful line of an error body: Chatwoot's `error` / `message`, a list of `errors`,
 /// or the text itself.
 pub fn error_message(body: &Value) -> String {

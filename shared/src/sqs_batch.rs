@@ -83,6 +83,11 @@ async fn deliver_record<A: Action>(
         .await
     {
         Ok(()) => {
+            crate::metrics::Document::new(
+                &[("function", A::NAME), ("error_kind", reason.kind)],
+                &[("DeadLettered", "Count", 1.0)],
+            )
+            .emit();
             tracing::warn!(
                 action = A::NAME,
                 trigger = "sqs",

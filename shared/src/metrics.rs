@@ -27,8 +27,7 @@ impl Document {
         document
     }
 
-    /// Adds a directive: these metrics under these dimensions (every dimension set is the full
-    /// list given, so each combination is one metric stream).
+    /// Adds a directive: these metrics under these dimensions.
     pub fn add(&mut self, dimensions: &[(&str, &str)], metrics: &[(&str, &str, f64)]) {
         for (name, value) in dimensions {
             self.root.insert((*name).into(), json!(value));
@@ -37,13 +36,19 @@ impl Document {
             self.root.insert((*name).into(), json!(value));
         }
         let names: Vec<&str> = dimensions.iter().map(|(n, _)| *n).collect();
+        // Recorded under the full set, and rolled up under the first dimension (the function)
+        // alone, which is what alarms and the dashboard read.
+        let mut sets = vec![names.clone()];
+        if names.len() > 1 {
+            sets.push(names[..1].to_vec());
+        }
         let definitions: Vec<Value> = metrics
             .iter()
             .map(|(name, unit, _)| json!({"Name": name, "Unit": unit}))
             .collect();
         self.directives.push(json!({
             "Namespace": NAMESPACE,
-            "Dimensions": [names],
+            "Dimensions": sets,
             "Metrics": definitions,
         }));
     }
@@ -191,7 +196,7 @@ mod tests {
         assert_eq!(json["Delivered"], 1.0);
         assert_eq!(
             json["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-            json!([["function", "trigger"]])
+            json!([["function", "trigger"], ["function"]])
         );
         assert_eq!(
             json["_aws"]["CloudWatchMetrics"][1]["Metrics"][0]["Name"],

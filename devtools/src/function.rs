@@ -31,10 +31,27 @@ impl LocalFunction {
         env: &[(&str, String)],
         output: Output,
     ) -> Result<Self, String> {
+        Self::start_program(binary, &[], None, name, env, output).await
+    }
+
+    /// Starts any runtime client (`python -m awslambdaric app.handler`, say) the same way.
+    pub async fn start_program(
+        program: &Path,
+        args: &[&str],
+        dir: Option<&Path>,
+        name: &str,
+        env: &[(&str, String)],
+        output: Output,
+    ) -> Result<Self, String> {
+        let binary = program;
         let api = RuntimeApi::start()
             .await
             .map_err(|e| format!("runtime API: {e}"))?;
         let mut command = Command::new(binary);
+        command.args(args);
+        if let Some(dir) = dir {
+            command.current_dir(dir);
+        }
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())

@@ -163,6 +163,8 @@ pub async fn put_secret(
 pub fn function_env(endpoint: &str, secret_id: &str) -> Vec<(&'static str, String)> {
     vec![
         ("AWS_REGION", "us-east-1".into()),
+        // Lambda sets both; botocore reads only this one.
+        ("AWS_DEFAULT_REGION", "us-east-1".into()),
         ("AWS_ACCESS_KEY_ID", "test".into()),
         ("AWS_SECRET_ACCESS_KEY", "test".into()),
         ("AWS_ENDPOINT_URL", endpoint.into()),

@@ -49,6 +49,7 @@ struct Shared {
     waiting: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
     init_error: Mutex<Option<Value>>,
     polls: AtomicU64,
+    first_poll: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// The emulator, serving on a loopback port until dropped.
@@ -71,6 +72,7 @@ impl RuntimeApi {
             waiting: Mutex::new(HashMap::new()),
             init_error: Mutex::new(None),
             polls: AtomicU64::new(0),
+            first_poll: std::sync::Mutex::new(None),
         });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -102,6 +104,11 @@ impl RuntimeApi {
     /// of its init.
     pub fn polls(&self) -> u64 {
         self.shared.polls.load(Ordering::SeqCst)
+    }
+
+    /// When the function first asked for an event: the end of its init.
+    pub fn first_poll(&self) -> Option<std::time::Instant> {
+        self.shared.first_poll.lock().ok().and_then(|p| *p)
     }
 
     /// The error the function reported during init, if any.
@@ -147,7 +154,11 @@ fn now_ms() -> u64 {
 }
 
 async fn next(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-    shared.polls.fetch_add(1, Ordering::SeqCst);
+    if shared.polls.fetch_add(1, Ordering::SeqCst) == 0
+        && let Ok(mut first) = shared.first_poll.lock()
+    {
+        *first = Some(std::time::Instant::now());
+    }
     let invocation = shared.queue_rx.lock().await.recv().await;
     let Some(invocation) = invocation else {
         return (StatusCode::GONE, HeaderMap::new(), Vec::new());

@@ -30,6 +30,8 @@ pub struct Received {
     pub headers: Vec<(String, String)>,
     pub body: Value,
     pub status: u16,
+    /// Microseconds the sandbox took to answer (its latency setting included).
+    pub answer_us: u64,
 }
 
 /// A failure to play for the next `times` requests whose path contains `path`.
@@ -60,6 +62,8 @@ struct Shared {
     /// Share of requests (0 to 1) that fail at random with a transient error (500, 503 or
     /// 429), before anything is created: chaos for soak tests.
     chaos: Mutex<f64>,
+    /// Added to every answer, to play a provider that takes its time.
+    latency: Mutex<Duration>,
     next_id: AtomicU64,
 }
 
@@ -127,6 +131,13 @@ impl Sandbox {
         }
     }
 
+    /// Makes every answer take `latency` longer.
+    pub fn set_latency(&self, latency: Duration) {
+        if let Ok(mut current) = self.shared.latency.lock() {
+            *current = latency;
+        }
+    }
+
     /// Makes `rate` (0 to 1) of all requests fail at random with 500, 503 or 429.
     pub fn set_chaos(&self, rate: f64) {
         if let Ok(mut chaos) = self.shared.chaos.lock() {
@@ -173,6 +184,11 @@ async fn gate(
     body: &Bytes,
     credential: fn(&HeaderMap) -> bool,
 ) -> Gate {
+    let arrived = std::time::Instant::now();
+    let latency = shared.latency.lock().map(|l| *l).unwrap_or_default();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let fault = shared.faults.lock().ok().and_then(|mut faults| {
         let index = faults.iter().position(|f| path.contains(&f.path))?;
         let fault = faults[index].clone();
@@ -226,6 +242,7 @@ async fn gate(
         headers: shown_headers,
         body: parsed.as_ref().cloned().unwrap_or(Value::Null),
         status: status.unwrap_or(200),
+        answer_us: arrived.elapsed().as_micros() as u64,
     };
     if let Ok(mut received) = shared.received.lock() {
         received.push(record);

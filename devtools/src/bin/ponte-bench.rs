@@ -354,13 +354,12 @@ fn report(subjects: &[Subject<'_>], all: &[Results], sizes: Option<&Value>, args
     let _ = writeln!(md, "# Benchmarks\n");
     let _ = writeln!(
         md,
-        "Written by `scripts/bench` ({}); every figure below comes from that run. Medians, with the 10th–90th percentile in brackets.\n",
-        "ponte-bench"
+        "Written by `scripts/bench` (`devtools/src/bin/ponte-bench.rs`); every figure below comes from that run. Medians, with the 10th–90th percentile in brackets.\n"
     );
     let _ = writeln!(md, "## Method\n");
     let _ = writeln!(
         md,
-        "- **Subjects**: `{}` (Ponte's release build, x86_64 here), and the Python peer `bench/peer/app.py` — the same action written the idiomatic way with Powertools for AWS Lambda (cached secret, `BatchProcessor`) and `requests`, run by AWS's runtime interface client `awslambdaric`.",
+        "- **Subjects**: `{}` (Ponte's build, x86_64 here), and the Python peer `bench/peer/app.py` — the same action written the idiomatic way with Powertools for AWS Lambda (cached secret, `BatchProcessor`) and `requests`, run by AWS's runtime interface client `awslambdaric`.",
         args.ponte.display()
     );
     let _ = writeln!(

@@ -24,19 +24,8 @@ async fn app_with_queue(
     client: aws_sdk_sqs::Client,
     queue_url: &str,
 ) -> CloudChat {
-    let name = unique_name("dlq");
-    create_secret(
-        &name,
-        &json!({"api_access_token": "t", "account_id": 1, "base_url": server.uri()}),
-    )
-    .await;
-    let settings = Settings {
-        secret_id: Some(name),
-        ..Settings::default()
-    };
-    let store = ponte::secrets::SecretsManagerStore::new(secrets_client().await);
-    App::new(settings, Arc::new(store))
-        .unwrap()
+    cloudchat_function(&server.uri(), Settings::default())
+        .await
         .with_dead_letters(Arc::new(SqsDeadLetters::new(client, queue_url)))
 }
 

@@ -28,22 +28,11 @@ fn ticket() -> String {
 }
 
 async fn app_for(base_url: &str, settings: Settings) -> CloudChat {
-    let name = unique_name("faults");
-    create_secret(
-        &name,
-        &json!({"api_access_token": "t", "account_id": 1, "base_url": base_url}),
-    )
-    .await;
     let settings = Settings {
-        secret_id: Some(name),
         idempotency_ttl: Duration::ZERO,
         ..settings
     };
-    App::new(
-        settings,
-        Arc::new(SecretsManagerStore::new(secrets_client().await)),
-    )
-    .unwrap()
+    cloudchat_function(base_url, settings).await
 }
 
 async fn mount_sequence(

@@ -34,22 +34,9 @@ async fn dynamo_store(table: &str) -> Arc<dyn IdempotencyStore> {
 
 /// A function (a container) whose secret points at `server`, claiming in `store`.
 async fn container(server: &MockServer, store: Arc<dyn IdempotencyStore>) -> CloudChat {
-    let name = unique_name("idem");
-    create_secret(
-        &name,
-        &json!({"api_access_token": "t", "account_id": 1, "base_url": server.uri()}),
-    )
-    .await;
-    let settings = Settings {
-        secret_id: Some(name),
-        ..Settings::default()
-    };
-    App::new(
-        settings,
-        Arc::new(SecretsManagerStore::new(secrets_client().await)),
-    )
-    .unwrap()
-    .with_idempotency(store)
+    cloudchat_function(&server.uri(), Settings::default())
+        .await
+        .with_idempotency(store)
 }
 
 fn ticket(n: u32) -> String {

@@ -6,7 +6,6 @@
 //! and error kind: `FailedByKind`; per function: `ColdStart`.
 
 use serde_json::{Map, Value, json};
-use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub const NAMESPACE: &str = "Ponte";
@@ -68,9 +67,7 @@ impl Document {
 
     /// Writes the document as one line on stdout, where the Lambda service picks it up.
     pub fn emit(&self) {
-        let line = self.to_json().to_string();
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
+        println!("{}", self.to_json());
     }
 }
 

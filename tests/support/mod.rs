@@ -254,3 +254,23 @@ pub fn multipart(parts: &[(&str, &str)]) -> (Vec<u8>, String) {
         format!("multipart/form-data; boundary={boundary}"),
     )
 }
+
+/// A Cloud Chat ticket function (account 1) whose secret points at `base_url`, with
+/// `settings` (the secret id is set here), as `main` would wire it.
+pub async fn cloudchat_function(
+    base_url: &str,
+    settings: Settings,
+) -> App<ponte::actions::CloudChatCreateConversation> {
+    let name = unique_name("cloudchat");
+    create_secret(
+        &name,
+        &json!({"api_access_token": "t", "account_id": 1, "base_url": base_url}),
+    )
+    .await;
+    let settings = Settings {
+        secret_id: Some(name),
+        ..settings
+    };
+    let store = SecretsManagerStore::new(secrets_client().await);
+    App::new(settings, Arc::new(store)).expect("app")
+}

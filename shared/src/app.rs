@@ -123,7 +123,10 @@ impl<A: Action> App<A> {
     /// standard configuration (region, credentials, `AWS_ENDPOINT_URL`), built once here.
     pub async fn from_env() -> Result<Self, Error> {
         let settings = Settings::from_env()?;
-        let sdk_config = aws_config::load_from_env().await;
+        let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(crate::tls::sdk_http_client())
+            .load()
+            .await;
         let secrets = aws_sdk_secretsmanager::Client::new(&sdk_config);
         let table = settings.idempotency_table.clone();
         let queue = settings.dead_letter_queue_url.clone();

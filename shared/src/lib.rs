@@ -28,6 +28,7 @@ pub mod retry;
 pub mod secrets;
 pub mod settings;
 pub mod sqs_batch;
+pub mod tls;
 pub mod trigger;
 pub mod validate;
 pub mod webhooks;

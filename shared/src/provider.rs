@@ -120,6 +120,7 @@ const DEADLINE_MARGIN: Duration = Duration::from_millis(300);
 
 impl ProviderClient {
     pub fn new(connect_timeout: Duration, request_timeout: Duration) -> Result<Self, String> {
+        crate::tls::install_crypto();
         let http = reqwest::Client::builder()
             .connect_timeout(connect_timeout)
             .user_agent(concat!("ponte/", env!("CARGO_PKG_VERSION")))

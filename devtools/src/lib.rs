@@ -3,5 +3,6 @@
 
 pub mod function;
 pub mod moto;
+pub mod readme;
 pub mod runtime_api;
 pub mod sandbox;

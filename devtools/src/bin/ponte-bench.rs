@@ -31,6 +31,7 @@ struct Args {
     sizes: Option<PathBuf>,
     out: PathBuf,
     chart: PathBuf,
+    readme: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -43,6 +44,7 @@ fn parse_args() -> Result<Args, String> {
         sizes: None,
         out: "BENCHMARKS.md".into(),
         chart: "bench/chart.svg".into(),
+        readme: None,
     };
     let mut given = std::env::args().skip(1);
     while let Some(flag) = given.next() {
@@ -56,6 +58,7 @@ fn parse_args() -> Result<Args, String> {
             "--sizes" => args.sizes = Some(value()?.into()),
             "--out" => args.out = value()?.into(),
             "--chart" => args.chart = value()?.into(),
+            "--readme" => args.readme = Some(value()?.into()),
             _ => return Err("usage: ponte-bench [--ponte BIN] [--peer-python PY] [--peer-dir DIR] [--runs N] [--warm N] [--sizes JSON] [--out MD] [--chart SVG]".into()),
         }
     }
@@ -175,6 +178,19 @@ async fn run() -> Result<(), String> {
     std::fs::write(&args.out, &report).map_err(|e| format!("{}: {e}", args.out.display()))?;
     std::fs::write(&args.chart, chart(&all))
         .map_err(|e| format!("{}: {e}", args.chart.display()))?;
+    if let Some(readme) = &args.readme {
+        // The README shows the results table and the chart, as measured here.
+        let table = report
+            .split("## Results")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .unwrap_or_default()
+            .trim();
+        let section = format!(
+            "{table}\n\n![Ponte and the Python peer side by side](bench/chart.svg)\n\nMethod, machine, artifact sizes and cost per million events: [BENCHMARKS.md](BENCHMARKS.md)."
+        );
+        ponte_devtools::readme::replace_section(readme, "bench", &section)?;
+    }
     println!("{report}");
     Ok(())
 }

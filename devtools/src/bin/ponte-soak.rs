@@ -30,6 +30,7 @@ struct Args {
     invalid_rate: f64,
     max_receive: u32,
     instances: usize,
+    readme: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -41,6 +42,7 @@ fn parse_args() -> Result<Args, String> {
         invalid_rate: 0.01,
         max_receive: 5,
         instances: 4,
+        readme: None,
     };
     let mut given = std::env::args().skip(1);
     while let Some(flag) = given.next() {
@@ -59,6 +61,7 @@ fn parse_args() -> Result<Args, String> {
             "--instances" => {
                 args.instances = value()?.parse().map_err(|_| "--instances: a number")?
             }
+            "--readme" => args.readme = Some(value()?.into()),
             _ => {
                 return Err("usage: ponte-soak [--bin PATH] [--events N] [--duplicates RATE] [--chaos RATE] [--invalid RATE] [--max-receive N] [--instances N]".into());
             }
@@ -228,47 +231,61 @@ async fn run() -> Result<bool, String> {
         *reasons.entry(reason.clone()).or_default() += 1;
     }
 
-    println!(
-        "Ponte soak: {} through {} instances of {}",
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "`scripts/soak`: {} events through {} instances of `{}`\n",
         args.events,
         args.instances,
         args.binary.display()
     );
-    println!();
-    println!("| measure | count |");
-    println!("|---|---|");
-    println!(
+    let _ = writeln!(out, "| measure | count |");
+    let _ = writeln!(out, "|---|---|");
+    let _ = writeln!(
+        out,
         "| unique deliveries sent | {} ({} valid, {} invalid) |",
         args.events,
         expected_valid.len(),
         expected_invalid.len()
     );
-    println!("| duplicate messages injected | {duplicates} |");
-    println!(
+    let _ = writeln!(out, "| duplicate messages injected | {duplicates} |");
+    let _ = writeln!(
+        out,
         "| invocations (SQS batches of up to 10, with redeliveries) | {} |",
         tally.invocations
     );
-    println!("| provider calls | {calls} |");
-    println!(
+    let _ = writeln!(out, "| provider calls | {calls} |");
+    let _ = writeln!(
+        out,
         "| provider faults injected (500/503/429, {:.0}% of calls) | {faults} |",
         args.chaos * 100.0
     );
-    println!("| delivered (tickets created) | {delivered} |");
-    println!("| **duplicates created at the provider** | **{duplicated}** |");
-    println!("| **lost** | **{lost}** |");
+    let _ = writeln!(out, "| delivered (tickets created) | {delivered} |");
+    let _ = writeln!(
+        out,
+        "| **duplicates created at the provider** | **{duplicated}** |"
+    );
+    let _ = writeln!(out, "| **lost** | **{lost}** |");
     for (reason, count) in &reasons {
-        println!("| dead-lettered at once: {reason} | {count} |");
+        let _ = writeln!(out, "| dead-lettered at once: {reason} | {count} |");
     }
-    println!(
+    let _ = writeln!(
+        out,
         "| moved to the dead-letter queue by SQS after {} receives | {} |",
         args.max_receive,
         exhausted_contacts.len()
     );
-    println!(
+    let _ = writeln!(
+        out,
         "| time | {:.1} s ({:.0} events/s) |",
         elapsed.as_secs_f64(),
         args.events as f64 / elapsed.as_secs_f64()
     );
+    print!("{out}");
+    if let Some(readme) = &args.readme {
+        ponte_devtools::readme::replace_section(readme, "soak", &out)?;
+    }
     Ok(duplicated == 0 && lost == 0)
 }
 

@@ -18,9 +18,16 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const BUDGET: Duration = Duration::from_secs(20);
 
-/// Starts `binary` with JSON logs and its secret in moto.
+/// Starts `binary` with JSON logs, its secret in moto, and claims in moto's DynamoDB (the table
+/// the template creates), so that the binary's own lazily built AWS clients are exercised.
 async fn start(binary: &str, name: &str, secret_id: &str) -> Running {
+    let config = ponte_devtools::moto::sdk_config(&moto_endpoint()).await;
+    let table = "ponte-binaries-idempotency";
+    ponte_devtools::moto::create_idempotency_table(&aws_sdk_dynamodb::Client::new(&config), table)
+        .await
+        .expect("table");
     let mut env = function_env(&moto_endpoint(), secret_id);
+    env.push(("IDEMPOTENCY_TABLE", table.into()));
     env.push(("AWS_LAMBDA_LOG_FORMAT", "JSON".into()));
     // Each trigger below sends the same payload: have every one delivered, not deduplicated.
     env.push(("IDEMPOTENCY_TTL_SECONDS", "0".into()));

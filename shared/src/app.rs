@@ -6,6 +6,7 @@
 //! it says 401, again as the retry policy allows), and record the outcome under the key.
 
 use crate::action::{Action, ValidationContext};
+use crate::aws::SdkSource;
 use crate::dead_letters::{DeadLetterSink, SqsDeadLetters};
 use crate::failure::Failure;
 use crate::idempotency::{self, Claim, DynamoStore, IdempotencyStore, InMemoryStore, Stored};
@@ -120,21 +121,20 @@ impl<A: Action> App<A> {
     }
 
     /// The function as deployed: settings from the environment, AWS clients through the SDK's
-    /// standard configuration (region, credentials, `AWS_ENDPOINT_URL`), built once here.
+    /// standard configuration (region, credentials, `AWS_ENDPOINT_URL`), each built once, on
+    /// the first event that needs it, so that start-up stays short.
     pub async fn from_env() -> Result<Self, Error> {
         let settings = Settings::from_env()?;
-        let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(crate::tls::sdk_http_client())
-            .load()
-            .await;
-        let secrets = aws_sdk_secretsmanager::Client::new(&sdk_config);
+        let aws = Arc::new(SdkSource::new());
         let table = settings.idempotency_table.clone();
         let queue = settings.dead_letter_queue_url.clone();
-        let mut app = Self::new(settings, Arc::new(SecretsManagerStore::new(secrets)))?;
+        let mut app = Self::new(
+            settings,
+            Arc::new(SecretsManagerStore::from_source(aws.clone())),
+        )?;
         match table {
             Some(table) => {
-                let client = aws_sdk_dynamodb::Client::new(&sdk_config);
-                app = app.with_idempotency(Arc::new(DynamoStore::new(client, table)));
+                app = app.with_idempotency(Arc::new(DynamoStore::from_source(aws.clone(), table)));
             }
             None => tracing::info!(
                 action = A::NAME,
@@ -142,8 +142,7 @@ impl<A: Action> App<A> {
             ),
         }
         if let Some(queue) = queue {
-            let client = aws_sdk_sqs::Client::new(&sdk_config);
-            app = app.with_dead_letters(Arc::new(SqsDeadLetters::new(client, queue)));
+            app = app.with_dead_letters(Arc::new(SqsDeadLetters::from_source(aws, queue)));
         }
         Ok(app)
     }

@@ -7,9 +7,11 @@
 //! acknowledged. If that send fails, the record is reported as a batch item failure instead:
 //! it is never dropped.
 
+use crate::aws::{LazyClient, SdkSource};
 use crate::failure::Failure;
 use aws_sdk_sqs::types::MessageAttributeValue;
 use futures::future::BoxFuture;
+use std::sync::Arc;
 
 /// Why a record was dead-lettered, written as message attributes.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,14 +46,21 @@ pub trait DeadLetterSink: Send + Sync {
 
 /// An SQS queue, through the SDK client built at init.
 pub struct SqsDeadLetters {
-    client: aws_sdk_sqs::Client,
+    client: LazyClient<aws_sdk_sqs::Client>,
     queue_url: String,
 }
 
 impl SqsDeadLetters {
     pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
         Self {
-            client,
+            client: LazyClient::Ready(client),
+            queue_url: queue_url.into(),
+        }
+    }
+
+    pub fn from_source(source: Arc<SdkSource>, queue_url: impl Into<String>) -> Self {
+        Self {
+            client: LazyClient::from_source(source, aws_sdk_sqs::Client::new),
             queue_url: queue_url.into(),
         }
     }
@@ -70,6 +79,8 @@ impl DeadLetterSink for SqsDeadLetters {
         Box::pin(async move {
             let mut request = self
                 .client
+                .get()
+                .await
                 .send_message()
                 .queue_url(&self.queue_url)
                 .message_body(body)

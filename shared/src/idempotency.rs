@@ -14,11 +14,12 @@
 //! time, Google Forms `responseId`), otherwise a SHA-256 of the provider request itself (URL and
 //! body), which catches SQS redeliveries and repeated publishes alike.
 
+use crate::aws::{LazyClient, SdkSource};
 use futures::future::BoxFuture;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What a claim found.
@@ -177,14 +178,21 @@ impl IdempotencyStore for InMemoryStore {
 /// Items: `id` (the key), `status` (`INPROGRESS` or `COMPLETED`), `in_progress_expiry` (epoch
 /// ms), `expiration` (epoch s, the table's TTL attribute) and `data` (the stored answer).
 pub struct DynamoStore {
-    client: aws_sdk_dynamodb::Client,
+    client: LazyClient<aws_sdk_dynamodb::Client>,
     table: String,
 }
 
 impl DynamoStore {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
         Self {
-            client,
+            client: LazyClient::Ready(client),
+            table: table.into(),
+        }
+    }
+
+    pub fn from_source(source: Arc<SdkSource>, table: impl Into<String>) -> Self {
+        Self {
+            client: LazyClient::from_source(source, aws_sdk_dynamodb::Client::new),
             table: table.into(),
         }
     }
@@ -247,6 +255,8 @@ impl IdempotencyStore for DynamoStore {
             let now = now_ms();
             let written = self
                 .client
+                .get()
+                .await
                 .put_item()
                 .table_name(&self.table)
                 .item("id", dynamo::s(key))
@@ -254,7 +264,9 @@ impl IdempotencyStore for DynamoStore {
                 .item("in_progress_expiry", dynamo::n(in_progress_until_ms))
                 .item("expiration", dynamo::n(in_progress_until_ms / 1000 + 3600))
                 .condition_expression(
-                    "attribute_not_exists(id) OR expiration < :now_s OR (#status = :in_progress AND in_progress_expiry < :now_ms)",
+                    // The same rules as `dynamo::read`: expired at `expiration` (seconds) or at
+                    // `in_progress_expiry` (milliseconds), that moment included.
+                    "attribute_not_exists(id) OR expiration <= :now_s OR (#status = :in_progress AND in_progress_expiry <= :now_ms)",
                 )
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":now_s", dynamo::n(now / 1000))
@@ -271,6 +283,8 @@ impl IdempotencyStore for DynamoStore {
                         None => {
                             let item = self
                                 .client
+                                .get()
+                                .await
                                 .get_item()
                                 .table_name(&self.table)
                                 .key("id", dynamo::s(key))
@@ -296,6 +310,8 @@ impl IdempotencyStore for DynamoStore {
         Box::pin(async move {
             let data = serde_json::to_string(stored).map_err(|e| e.to_string())?;
             self.client
+                .get()
+                .await
                 .put_item()
                 .table_name(&self.table)
                 .item("id", dynamo::s(key))
@@ -318,6 +334,8 @@ impl IdempotencyStore for DynamoStore {
     fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             self.client
+                .get()
+                .await
                 .delete_item()
                 .table_name(&self.table)
                 .key("id", dynamo::s(key))

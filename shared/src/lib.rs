@@ -12,6 +12,7 @@ pub mod actions;
 pub mod api_gateway;
 pub mod app;
 pub mod authenticity;
+pub mod aws;
 pub mod connection;
 pub mod dead_letters;
 pub mod envelope;

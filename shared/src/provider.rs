@@ -108,10 +108,11 @@ fn truncate(s: &str, max: usize) -> String {
 /// Bodies larger than this are cut before they are kept or answered back.
 const MAX_BODY_TEXT: usize = 64 * 1024;
 
-/// The HTTP client every delivery of one function shares.
-#[derive(Clone)]
+/// The HTTP client every delivery of one function shares. It is built on the first call (it
+/// reads the system's root certificates, which takes milliseconds that start-up need not pay).
 pub struct ProviderClient {
-    http: reqwest::Client,
+    http: std::sync::OnceLock<Result<reqwest::Client, String>>,
+    connect_timeout: Duration,
     request_timeout: Duration,
 }
 
@@ -120,16 +121,25 @@ const DEADLINE_MARGIN: Duration = Duration::from_millis(300);
 
 impl ProviderClient {
     pub fn new(connect_timeout: Duration, request_timeout: Duration) -> Result<Self, String> {
-        crate::tls::install_crypto();
-        let http = reqwest::Client::builder()
-            .connect_timeout(connect_timeout)
-            .user_agent(concat!("ponte/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(Self {
-            http,
+            http: std::sync::OnceLock::new(),
+            connect_timeout,
             request_timeout,
         })
+    }
+
+    fn http(&self) -> Result<&reqwest::Client, Failure> {
+        self.http
+            .get_or_init(|| {
+                crate::tls::install_crypto();
+                reqwest::Client::builder()
+                    .connect_timeout(self.connect_timeout)
+                    .user_agent(concat!("ponte/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| format!("cannot build the HTTP client: {e}"))
+            })
+            .as_ref()
+            .map_err(|e| Failure::Configuration(e.clone()))
     }
 
     /// Sends `request` and returns whatever the provider answered, any status included.
@@ -153,7 +163,7 @@ impl ProviderClient {
             ));
         }
         let mut builder = self
-            .http
+            .http()?
             .post(&request.url)
             .timeout(timeout)
             .header("content-type", "application/json")

@@ -5,6 +5,7 @@
 //! in-memory one ([`StaticSecretStore`]). [`ConnectionCache`] holds one parsed connection; it
 //! is shared by the records of an SQS batch, so it fetches once for all of them.
 
+use crate::aws::{LazyClient, SdkSource};
 use crate::connection::Connection;
 use crate::failure::Failure;
 use futures::future::BoxFuture;
@@ -31,14 +32,23 @@ pub trait SecretStore: Send + Sync {
     fn read<'a>(&'a self, secret_id: &'a str) -> BoxFuture<'a, Result<String, SecretError>>;
 }
 
-/// AWS Secrets Manager, through the SDK client built once at init.
+/// AWS Secrets Manager, through one SDK client per process (built on first use when made
+/// from an [`SdkSource`]).
 pub struct SecretsManagerStore {
-    client: aws_sdk_secretsmanager::Client,
+    client: LazyClient<aws_sdk_secretsmanager::Client>,
 }
 
 impl SecretsManagerStore {
     pub fn new(client: aws_sdk_secretsmanager::Client) -> Self {
-        Self { client }
+        Self {
+            client: LazyClient::Ready(client),
+        }
+    }
+
+    pub fn from_source(source: Arc<SdkSource>) -> Self {
+        Self {
+            client: LazyClient::from_source(source, aws_sdk_secretsmanager::Client::new),
+        }
     }
 }
 
@@ -47,6 +57,8 @@ impl SecretStore for SecretsManagerStore {
         Box::pin(async move {
             let output = self
                 .client
+                .get()
+                .await
                 .get_secret_value()
                 .secret_id(secret_id)
                 .send()

@@ -664,3 +664,76 @@ async fn unknown_sources_url_checks_and_direct_tokens() {
     with_header["headers"]["x-ponte-token"] = json!("direct-token");
     assert_eq!(invoke(&app, with_header).await.0, 200);
 }
+
+#[tokio::test]
+async fn template_variables_for_each_whatsapp_action() {
+    // One generic submission, mapped onto Sacflow's variable arrays and Cloud Chat's named root
+    // keys and button parameters.
+    let body = r#"{"nome": "Ana", "pedido": "PED-77", "cupom": "", "telefone": "(21) 99876-5432"}"#;
+    let headers = [("Content-Type", "application/json")];
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/send-message"))
+        .and(body_json(json!({
+            "accountId": 9, "channelId": 2,
+            "contact": {"name": "Ana", "phone": "5521998765432"},
+            "message": {
+                "type": "template", "name": "pedido_enviado",
+                "variables": ["Ana", "PED-77", ""],
+                "headerVariables": ["PED-77"],
+                "buttonVariables": ["sem cupom"]
+            }
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"messageId": 1})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let sacflow: App<SacflowSendMessage> = function(json!({
+        "token": "sf", "account_id": 9, "base_url": server.uri(),
+        "webhooks": {"generic": {"mapping": {
+            "channelId": 2,
+            "contact": {"name": "{{nome}}", "phone": "{{telefone}}"},
+            "message": {
+                "type": "template", "name": "pedido_enviado",
+                "variables": ["{{nome}}", "{{pedido}}", "{{cupom?}}"],
+                "headerVariables": ["{{pedido}}"],
+                "buttonVariables": ["{{cupom ?? sem cupom}}"]
+            }
+        }}}
+    }))
+    .await;
+    let (status, json) = invoke(
+        &sacflow,
+        form_event(Api::HttpV2, "generic", body.as_bytes(), &headers, &[]),
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(
+            "/api/v1/accounts/42/conversations/create_proactive_whatsapp_conversation",
+        ))
+        .and(body_json(json!({
+            "inbox_id": "4", "phone_number": "+5521998765432", "template_name": "pedido_enviado",
+            "button_param_0": "PED-77", "nome": "Ana", "pedido": "PED-77"
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 3})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let proactive: App<CloudChatProactiveWhatsapp> = function(cloudchat_secret(&server, json!({
+        "generic": {"mapping": {
+            "inbox_id": "4", "phone_number": "{{telefone}}", "template_name": "pedido_enviado",
+            "button_param_0": "{{pedido}}", "nome": "{{nome}}", "pedido": "{{pedido}}", "cupom": "{{cupom?}}"
+        }}
+    })))
+    .await;
+    let (status, json) = invoke(
+        &proactive,
+        form_event(Api::RestV1, "generic", body.as_bytes(), &headers, &[]),
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+}

@@ -84,7 +84,11 @@ async fn form<A: Action>(
 ) -> Answer {
     let source = match name.parse::<Source>() {
         Ok(source) => source,
-        Err(message) => return failed::<A>(&Failure::UnknownSource(message), Map::new()),
+        Err(message) => {
+            let report = Report::failed(Failure::UnknownSource(message));
+            log_outcome::<A>("http", Some(name), None, &report, started);
+            return outcome::<A>(report.result, Map::new());
+        }
     };
     let mut about = Map::new();
     about.insert("source".into(), json!(source.name()));

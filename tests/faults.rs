@@ -216,7 +216,7 @@ async fn secrets_manager_down_is_a_503_and_the_record_is_retried() {
         secret_id: Some("ponte/anything".into()),
         ..Settings::default()
     };
-    let app: CloudChat = App::new(settings, Arc::new(SecretsManagerStore::new(client))).unwrap();
+    let app: CloudChat = App::new(settings, Arc::new(SecretsManagerStore::new(client)));
     let (status, json) = http_answer(&invoke(&app, rest_v1(&ticket())).await);
     assert_eq!(
         (status, json["error"]["kind"].as_str()),

@@ -339,7 +339,7 @@ async fn a_slow_or_absent_provider_is_a_timeout_or_a_bad_gateway() {
         ..Settings::default()
     };
     let store = ponte::secrets::SecretsManagerStore::new(secrets_client().await);
-    let slow: App<CloudChatCreateConversation> = App::new(settings, Arc::new(store)).unwrap();
+    let slow: App<CloudChatCreateConversation> = App::new(settings, Arc::new(store));
     let (status, json) =
         http_answer(&invoke(&slow, rest_v1(&ticket("a@example.com").to_string())).await);
     assert_eq!(

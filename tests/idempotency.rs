@@ -6,7 +6,6 @@ mod support;
 use lambda_runtime::{Context, LambdaEvent};
 use ponte::actions::CloudChatCreateConversation;
 use ponte::idempotency::{DynamoStore, IdempotencyStore, InMemoryStore};
-use ponte::secrets::SecretsManagerStore;
 use ponte::{App, Settings};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -157,22 +156,7 @@ async fn form_submissions_are_keyed_by_their_own_id() {
         .expect(1)
         .mount(&server)
         .await;
-    let name = unique_name("idem-form");
-    create_secret(
-        &name,
-        &json!({"api_access_token": "t", "account_id": 1, "base_url": server.uri()}),
-    )
-    .await;
-    let settings = Settings {
-        secret_id: Some(name),
-        ..Settings::default()
-    };
-    let app: CloudChat = App::new(
-        settings,
-        Arc::new(SecretsManagerStore::new(secrets_client().await)),
-    )
-    .unwrap()
-    .with_idempotency(Arc::new(InMemoryStore::new()));
+    let app = container(&server, Arc::new(InMemoryStore::new())).await;
     let body = form_fixture("typeform.json");
     // Typeform retries with the same event_id; the default mapping needs an inbox.
     for _ in 0..3 {

@@ -43,11 +43,10 @@ impl LocalFunction {
         env: &[(&str, String)],
         output: Output,
     ) -> Result<Self, String> {
-        let binary = program;
         let api = RuntimeApi::start()
             .await
             .map_err(|e| format!("runtime API: {e}"))?;
-        let mut command = Command::new(binary);
+        let mut command = Command::new(program);
         command.args(args);
         if let Some(dir) = dir {
             command.current_dir(dir);
@@ -75,7 +74,7 @@ impl LocalFunction {
         }
         let child = command
             .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+            .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
         Ok(Self { api, child })
     }
 

@@ -20,8 +20,8 @@ use crate::{api_gateway, sqs_batch};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 use std::marker::PhantomData;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 use tracing::Instrument;
 
@@ -36,6 +36,8 @@ pub struct App<A: Action> {
     pub(crate) dead_letters: Option<Arc<dyn DeadLetterSink>>,
     /// True until the first invocation of this process has started.
     cold: AtomicBool,
+    /// The action's built-in form mapping, checked once, on the first form webhook.
+    pub(crate) default_mapping: OnceLock<Result<crate::mapping::Mapping, String>>,
     _action: PhantomData<fn() -> A>,
 }
 
@@ -90,9 +92,8 @@ pub struct Delivered {
 impl<A: Action> App<A> {
     /// Wires a function from its settings and a secret store, with idempotency in memory and
     /// no dead-letter queue (see [`App::with_idempotency`], [`App::with_dead_letters`]).
-    pub fn new(settings: Settings, store: Arc<dyn SecretStore>) -> Result<Self, String> {
-        let provider = ProviderClient::new(settings.connect_timeout, settings.request_timeout)?;
-        Ok(Self {
+    pub fn new(settings: Settings, store: Arc<dyn SecretStore>) -> Self {
+        Self {
             idempotency: Arc::new(InMemoryStore::new()),
             dead_letters: None,
             cold: AtomicBool::new(true),
@@ -104,10 +105,11 @@ impl<A: Action> App<A> {
                 settings.secret_id.clone(),
                 settings.secret_max_age,
             ),
-            provider,
+            provider: ProviderClient::new(settings.connect_timeout, settings.request_timeout),
+            default_mapping: OnceLock::new(),
             settings,
             _action: PhantomData,
-        })
+        }
     }
 
     pub fn with_idempotency(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
@@ -131,7 +133,7 @@ impl<A: Action> App<A> {
         let mut app = Self::new(
             settings,
             Arc::new(SecretsManagerStore::from_source(aws.clone())),
-        )?;
+        );
         match table {
             Some(table) => {
                 app = app.with_idempotency(Arc::new(DynamoStore::from_source(aws.clone(), table)));

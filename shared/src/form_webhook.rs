@@ -68,16 +68,16 @@ impl<A: Action> App<A> {
             Inbound::Test(reason) => return Ok(FormOutcome::Test(reason)),
             Inbound::Submissions(submissions) => submissions,
         };
-        let default_mapping;
         let mapping = match setup.connection.webhooks.mapping_for(source) {
             Some(mapping) => mapping,
-            None => {
-                default_mapping = Mapping::parse(&A::default_mapping(), "default mapping")
-                    .map_err(|p| {
-                        Failure::Configuration(format!("the built-in mapping is broken: {p}"))
-                    })?;
-                &default_mapping
-            }
+            None => self
+                .default_mapping
+                .get_or_init(|| {
+                    Mapping::parse(&A::default_mapping(), "default mapping")
+                        .map_err(|p| format!("the built-in mapping is broken: {p}"))
+                })
+                .as_ref()
+                .map_err(|message| Failure::Configuration(message.clone()))?,
         };
         let query: Vec<(String, String)> = request
             .query

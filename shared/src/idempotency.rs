@@ -103,6 +103,12 @@ impl InMemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
+
+    fn records(&self) -> Result<std::sync::MutexGuard<'_, HashMap<String, Record>>, String> {
+        self.records
+            .lock()
+            .map_err(|_| "store poisoned".to_string())
+    }
 }
 
 impl IdempotencyStore for InMemoryStore {
@@ -112,10 +118,7 @@ impl IdempotencyStore for InMemoryStore {
         in_progress_until_ms: u64,
     ) -> BoxFuture<'a, Result<Claim, String>> {
         Box::pin(async move {
-            let mut records = self
-                .records
-                .lock()
-                .map_err(|_| "store poisoned".to_string())?;
+            let mut records = self.records()?;
             let now = now_ms();
             let claim = match records.get(key) {
                 Some(Record::Completed { stored, expires_at }) if expires_at * 1000 > now => {
@@ -143,10 +146,7 @@ impl IdempotencyStore for InMemoryStore {
         expires_at: u64,
     ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            let mut records = self
-                .records
-                .lock()
-                .map_err(|_| "store poisoned".to_string())?;
+            let mut records = self.records()?;
             records.insert(
                 key.to_string(),
                 Record::Completed {
@@ -160,10 +160,7 @@ impl IdempotencyStore for InMemoryStore {
 
     fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            let mut records = self
-                .records
-                .lock()
-                .map_err(|_| "store poisoned".to_string())?;
+            let mut records = self.records()?;
             records.remove(key);
             Ok(())
         })

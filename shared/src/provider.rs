@@ -120,12 +120,12 @@ pub struct ProviderClient {
 const DEADLINE_MARGIN: Duration = Duration::from_millis(300);
 
 impl ProviderClient {
-    pub fn new(connect_timeout: Duration, request_timeout: Duration) -> Result<Self, String> {
-        Ok(Self {
+    pub fn new(connect_timeout: Duration, request_timeout: Duration) -> Self {
+        Self {
             http: std::sync::OnceLock::new(),
             connect_timeout,
             request_timeout,
-        })
+        }
     }
 
     fn http(&self) -> Result<&reqwest::Client, Failure> {

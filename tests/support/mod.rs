@@ -67,7 +67,7 @@ pub async fn app<A: Action>(secret_id: Option<&str>) -> App<A> {
         ..Settings::default()
     };
     let store = SecretsManagerStore::new(secrets_client().await);
-    App::new(settings, Arc::new(store)).expect("app")
+    App::new(settings, Arc::new(store))
 }
 
 fn fixture(name: &str) -> Value {
@@ -272,5 +272,5 @@ pub async fn cloudchat_function(
         ..settings
     };
     let store = SecretsManagerStore::new(secrets_client().await);
-    App::new(settings, Arc::new(store)).expect("app")
+    App::new(settings, Arc::new(store))
 }

@@ -12,7 +12,8 @@ ponte_venv() {
     echo "tools: installing $(basename "$requirements") into .venv/$name" >&2
     rm -rf "$venv"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    # No wheel cache: each venv is built once, and CI machines can be short of disk.
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir -r "$requirements"
     cp "$requirements" "$stamp"
   fi
 }

@@ -83,7 +83,12 @@ fn parse_args() -> Result<Args, String> {
     let devtools = Path::new(env!("CARGO_MANIFEST_DIR"));
     let root = devtools.parent().unwrap_or(devtools).to_path_buf();
     let mut args = Args {
-        bin_dir: root.join("target/debug"),
+        // The functions are built beside this tool (`cargo build --workspace --bins`), wherever
+        // the target directory is.
+        bin_dir: std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| root.join("target/debug")),
         events_dir: root.join("events"),
         serve: false,
         moto_port: 0,

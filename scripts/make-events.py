@@ -3,14 +3,20 @@
 
 Each function gets the same payload through four triggers: an HTTP API request (payload 2.0,
 what `sam deploy` creates), a REST API request (payload 1.0), an SQS batch, and an SQS batch
-whose record is an SNS notification. The payloads follow each provider's documentation and
+whose record is an SNS notification. Each also gets one form webhook, a sample from
+`tests/fixtures/forms/` posted to its `{source}` route and signed (or tokened) as the builder
+does, which the function turns into a request with its default mapping. The payloads follow each provider's documentation and
 match the connections `scripts/run-local` stores in its moto server. Run it again after
 changing a payload; the files are committed so that `cargo lambda invoke --data-file` and
 `sam local invoke -e` can use them as they are.
 """
 
+import base64
+import hashlib
+import hmac
 import json
 import pathlib
+import urllib.parse
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -207,6 +213,70 @@ def for_order(function, body, order):
     return body
 
 
+# One form webhook per function: (source, fixture, query string, headers). The secrets and tokens
+# are those of the local connections (devtools/src/bin/ponte-local.rs); the query string gives the
+# ids the form does not ask for, as the README's "Form builders" section tells users.
+FORMS = {
+    "cloudchat-create-conversation": (
+        "typeform",
+        "typeform.json",
+        {"inbox_id": "1"},
+        lambda body: {
+            "user-agent": "Typeform Webhooks",
+            "typeform-signature": signature("local-typeform-secret", body),
+        },
+    ),
+    "cloudchat-proactive-whatsapp": (
+        "google-forms",
+        "google-forms.json",
+        {"inbox_id": "2", "template_name": "boas_vindas"},
+        lambda body: {
+            "user-agent": "Mozilla/5.0 (compatible; Google-Apps-Script)",
+            "x-ponte-signature": signature("local-google-forms-secret", body),
+        },
+    ),
+    "wegly-create-chat": (
+        "tally",
+        "tally.json",
+        {
+            "whatsapp_phone_id": "0b28ee57-7a57-4407-a9c5-5cd4e5a5fd6c",
+            "template_name": "saudacao_inicial",
+        },
+        # Tally sends the bare base64, without the sha256= prefix.
+        lambda body: {
+            "user-agent": "Tally Webhooks",
+            "tally-signature": signature("local-tally-secret", body).removeprefix("sha256="),
+        },
+    ),
+    "sacflow-send-message": (
+        "rdstation",
+        "rdstation-converted.json",
+        {"token": "local-rdstation-token", "channel_id": "1", "template_name": "boas_vindas"},
+        lambda body: {"user-agent": "RD Station Webhooks"},
+    ),
+}
+
+
+def signature(secret, body):
+    digest = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()
+    return "sha256=" + base64.b64encode(digest).decode()
+
+
+def form_webhook(route, source, body, query, headers):
+    """An HTTP API (payload 2.0) request to the function's form route; JSON bodies arrive as
+    text, not base64."""
+    event = http_api(f"{route}/{source}", {})
+    event["routeKey"] = event["requestContext"]["routeKey"] = f"POST {route}/{{source}}"
+    event["rawQueryString"] = urllib.parse.urlencode(query)
+    event["queryStringParameters"] = query
+    event["pathParameters"] = {"source": source}
+    event["headers"] = {"content-type": "application/json", **headers,
+                        "host": event["headers"]["host"]}
+    event["requestContext"]["http"]["userAgent"] = headers["user-agent"]
+    event["body"] = body
+    return event
+
+
 def main():
     for function, (route, base) in PAYLOADS.items():
         folder = ROOT / "events" / function
@@ -218,6 +288,9 @@ def main():
             "sqs.json": sqs(function, body("sqs.json")),
             "sqs-sns.json": sqs_sns(function, body("sqs-sns.json")),
         }
+        source, fixture, query, headers = FORMS[function]
+        raw = (ROOT / "tests" / "fixtures" / "forms" / fixture).read_text(encoding="utf-8")
+        events[f"{source}.json"] = form_webhook(route, source, raw, query, headers(raw))
         for name, event in events.items():
             text = json.dumps(event, indent=2, ensure_ascii=False) + "\n"
             (folder / name).write_text(text, encoding="utf-8")

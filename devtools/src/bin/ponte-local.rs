@@ -19,25 +19,33 @@ use std::time::Duration;
 
 struct Function {
     name: &'static str,
+    /// The function's connection, pointed at the provider sandbox.
     connection: fn(&str) -> Value,
+    /// The `webhooks` part of that connection: how the form source of the function's form
+    /// event in `events/` proves itself. `scripts/make-events.py` signs with the same secrets.
+    webhooks: fn() -> Value,
 }
 
 const FUNCTIONS: [Function; 4] = [
     Function {
         name: "cloudchat-create-conversation",
         connection: cloudchat,
+        webhooks: || json!({"typeform": {"signing_secret": "local-typeform-secret"}}),
     },
     Function {
         name: "cloudchat-proactive-whatsapp",
         connection: cloudchat,
+        webhooks: || json!({"google-forms": {"signing_secret": "local-google-forms-secret"}}),
     },
     Function {
         name: "wegly-create-chat",
         connection: |base_url| json!({"token": "local-wegly-token", "base_url": base_url}),
+        webhooks: || json!({"tally": {"signing_secret": "local-tally-secret"}}),
     },
     Function {
         name: "sacflow-send-message",
         connection: |base_url| json!({"token": "local-sacflow-token", "account_id": 1, "base_url": base_url}),
+        webhooks: || json!({"rdstation": {"token": "local-rdstation-token"}}),
     },
 ];
 
@@ -158,7 +166,11 @@ async fn run() -> Result<bool, String> {
                 );
                 connection.clone()
             }
-            None => (function.connection)(&sandbox.url()),
+            None => {
+                let mut connection = (function.connection)(&sandbox.url());
+                connection["webhooks"] = (function.webhooks)();
+                connection
+            }
         };
         moto::put_secret(&secrets, &secret_id(function.name), &connection).await?;
     }

@@ -26,6 +26,8 @@ var PONTE_BACKOFF_MS = [1000, 2000];
 /** Script property holding the undelivered responses: {responseId: {since, why}}. */
 var PONTE_PENDING = 'PONTE_PENDING';
 var PONTE_PENDING_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
+/** Apps Script stops a run after 6 minutes: retryPending leaves what is left for its next run. */
+var PONTE_RETRY_RUN_BUDGET_MS = 4 * 60 * 1000;
 
 /** Installs this script's two triggers, replacing any it installed before. */
 function setup() {
@@ -54,9 +56,13 @@ function onFormSubmit(e) {
 /** The 15-minute trigger: sends the kept responses again; drops those kept for 7 days. */
 function retryPending() {
   var form = FormApp.getActiveForm();
+  var started = Date.now();
   var dropped = [];
   var pending = readPending();
   Object.keys(pending).forEach(function (id) {
+    if (Date.now() - started > PONTE_RETRY_RUN_BUDGET_MS) {
+      return;
+    }
     var response = findResponse(form, id);
     var outcome = response ? deliver(form, response) : { ok: true };
     updatePending(function (current) {

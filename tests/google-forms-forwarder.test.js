@@ -39,8 +39,15 @@ function formResponse(id, answers) {
  * Loads the script with stand-ins. `answers` is what successive fetches get: a status number,
  * or an Error to throw (no answer). Returns the script's functions and what the stand-ins saw.
  */
-function load(answers, responses = {}) {
+function load(answers, responses = {}, { fetchTakesMs = 0 } = {}) {
   const seen = { fetches: [], sleeps: [], triggers: [], deleted: [], properties: new Map() };
+  // The script's clock: real time, plus what the stand-in fetches are said to take.
+  let elapsed = 0;
+  const Clock = class extends Date {
+    static now() {
+      return Date.now() + elapsed;
+    }
+  };
   seen.properties.set('PONTE_URL', URL);
   seen.properties.set('PONTE_SECRET', SECRET);
   const form = {
@@ -68,7 +75,7 @@ function load(answers, responses = {}) {
   const context = {
     console,
     JSON,
-    Date,
+    Date: Clock,
     String,
     Object,
     Error,
@@ -91,6 +98,7 @@ function load(answers, responses = {}) {
     UrlFetchApp: {
       fetch: (url, options) => {
         seen.fetches.push({ url, options });
+        elapsed += fetchTakesMs;
         const next = answers.shift();
         if (next === undefined) throw new Error('the test gave no answer for this fetch');
         if (next instanceof Error) throw next;
@@ -214,4 +222,16 @@ test('setup installs the two triggers and replaces only its own', () => {
       ['retryPending', 'time every 15 min'],
     ],
   );
+});
+
+test('retryPending stops taking new responses after four minutes, before Apps Script stops it', () => {
+  const ids = ['2_A', '2_B', '2_C', '2_D', '2_E'];
+  const responses = Object.fromEntries(ids.map((id) => [id, formResponse(id, ANSWERS)]));
+  const { script, seen, pending } = load([200, 200, 200, 200, 200], responses, { fetchTakesMs: 100_000 });
+  const now = Date.now();
+  seen.properties.set('PONTE_PENDING', JSON.stringify(Object.fromEntries(ids.map((id) => [id, { since: now, why: 'HTTP 503' }]))));
+  script.retryPending();
+  // 100 s per call: the fourth would start 300 s into the run, past the 240 s budget.
+  assert.equal(seen.fetches.length, 3);
+  assert.deepEqual(Object.keys(pending()), ['2_D', '2_E']);
 });

@@ -104,6 +104,58 @@ async fn typeform_signed_and_mapped_to_a_ticket() {
 }
 
 #[tokio::test]
+async fn a_dry_run_shows_what_a_mapping_makes_of_a_submission_and_sends_nothing() {
+    let server = MockServer::start().await;
+    expect_nothing(&server).await;
+    let app: App<CloudChatCreateConversation> = function(cloudchat_secret(
+        &server,
+        json!({"typeform": {
+            "signing_secret": "tf-secret",
+            "mapping": {
+                "inbox_id": "{{inbox_id}}",
+                "contact_email": "{{readable_ref_email}}",
+                "message": {"content": "Nome: {{readable_ref_short_text}}"},
+                "custom_attributes": {"evento": "{{submission_id}}"}
+            }
+        }}),
+    ))
+    .await;
+    let body = form_fixture("typeform.json");
+    let signature = sign(b"tf-secret", &body);
+    let signed = [
+        ("Content-Type", "application/json"),
+        ("Typeform-Signature", signature.as_str()),
+    ];
+    let query = [("inbox_id", "7"), ("dry_run", "true")];
+    for api in BOTH {
+        let (status, json) =
+            invoke(&app, form_event(api, "typeform", &body, &signed, &query)).await;
+        assert_eq!(status, 200, "{api:?}: {json}");
+        assert_eq!(
+            (json["dry_run"].as_bool(), json["submission_id"].as_str()),
+            (Some(true), Some("LtWXD3crgy"))
+        );
+        assert_eq!(
+            json["request"]["body"],
+            json!({
+                "inbox_id": "7",
+                "contact_email": "laura@example.com",
+                "message": {"content": "Nome: Laura"},
+                "custom_attributes": {"evento": "LtWXD3crgy"}
+            })
+        );
+    }
+    // A dry run is checked as a delivery is: unsigned, it is refused.
+    let unsigned = [("Content-Type", "application/json")];
+    let (status, _) = invoke(
+        &app,
+        form_event(Api::HttpV2, "typeform", &body, &unsigned, &query),
+    )
+    .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
 async fn forged_or_unsigned_webhooks_are_refused_and_nothing_is_sent() {
     let server = MockServer::start().await;
     expect_nothing(&server).await;

@@ -618,3 +618,53 @@ async fn a_sacflow_error_inside_a_200_is_a_rejection() {
         "the provider refused the request (HTTP 200): Canal desconectado"
     );
 }
+
+#[tokio::test]
+async fn a_dry_run_shows_the_provider_request_and_sends_nothing() {
+    let server = MockServer::start().await;
+    // Only the real call at the end reaches the provider.
+    cloudchat_mock("a@example.com", "dry-run-token")
+        .respond_with(ResponseTemplate::new(200).set_body_json(conversation(1)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (app, _) = cloudchat_app(&server, "dry-run-token").await;
+    let body = ticket("a@example.com").to_string();
+
+    let mut event = rest_v1(&body);
+    event["queryStringParameters"] = json!({"dry_run": "true"});
+    event["multiValueQueryStringParameters"] = json!({"dry_run": ["true"]});
+    let (status, json) = http_answer(&invoke(&app, event).await);
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(
+        (json["dry_run"].as_bool(), &json["request"]),
+        (
+            Some(true),
+            &json!({"url": format!("{}{CC_PATH}", server.uri()), "body": ticket_as_sent("a@example.com")})
+        )
+    );
+    assert!(!json.to_string().contains("dry-run-token"), "{json}");
+
+    let mut event = http_v2_base64(&json!({"inbox_id": "1"}).to_string());
+    event["headers"]["x-ponte-dry-run"] = json!("yes");
+    let (status, json) = http_answer(&invoke(&app, event).await);
+    assert_eq!(
+        (
+            status,
+            json["error"]["kind"].as_str(),
+            json["dry_run"].as_bool()
+        ),
+        (400, Some("validation"), Some(true))
+    );
+
+    // A dry run claims no idempotency key: the same request, sent for real, goes through.
+    let (status, json) = http_answer(&invoke(&app, rest_v1(&body)).await);
+    assert_eq!(
+        (
+            status,
+            json["provider"]["body"]["id"].as_u64(),
+            json.get("duplicate")
+        ),
+        (200, Some(1), None)
+    );
+}

@@ -2,10 +2,12 @@
 //! in the shape that payload version expects out.
 //!
 //! Success is a 200 with `{"ok": true, "action", "provider": {"status", "body"}}`; a failure is
-//! its [`Failure::http_status`] with `{"ok": false, "action", "error": {…}, "provider"?}`.
+//! its [`Failure::http_status`] with `{"ok": false, "action", "error": {…}, "provider"?}`. A dry
+//! run (`?dry_run=true` or `X-Ponte-Dry-Run: true`) answers 200 with `{"ok": true, "dry_run":
+//! true, "request": {"url", "body"}}`: what would have been sent.
 
 use crate::action::Action;
-use crate::app::{App, Delivered, DeliveryId, Report, log_outcome};
+use crate::app::{App, Delivered, DeliveryId, Preview, Report, log_outcome};
 use crate::failure::Failure;
 use crate::form_webhook::{FormOutcome, FormRequest};
 use crate::forms::Source;
@@ -67,6 +69,11 @@ async fn direct<A: Action>(
         value,
     });
     let report = match payload.await {
+        Ok(payload) if dry_run(request) => {
+            let result = app.preview(&payload).await;
+            log_preview::<A>(None, &result);
+            return previewed::<A>(result, Map::new());
+        }
         Ok(payload) => app.deliver(&payload, deadline, id).await,
         Err(failure) => Report::failed(failure),
     };
@@ -104,6 +111,7 @@ async fn form<A: Action>(
             headers: &request.headers,
             query: &request.query,
             body: &body,
+            dry_run: dry_run(request),
         };
         app.deliver_form(form, deadline).await
     };
@@ -126,33 +134,49 @@ async fn form<A: Action>(
             for r in &reports {
                 log_outcome::<A>("http", Some(source.name()), None, &r.report, started);
             }
-            if reports.len() == 1 {
-                let r = reports.into_iter().next().expect("one report");
-                about.insert("submission_id".into(), json!(r.submission_id));
-                return outcome::<A>(r.report.result, about);
+            let answers = reports
+                .into_iter()
+                .map(|r| (r.submission_id, outcome::<A>(r.report.result, Map::new())))
+                .collect();
+            per_submission::<A>(answers, about)
+        }
+        Ok(FormOutcome::Previewed(previews)) => {
+            about.insert("dry_run".into(), json!(true));
+            for p in &previews {
+                log_preview::<A>(Some(source.name()), &p.result);
             }
-            several::<A>(reports, about)
+            let answers = previews
+                .into_iter()
+                .map(|p| (p.submission_id, previewed::<A>(p.result, Map::new())))
+                .collect();
+            per_submission::<A>(answers, about)
         }
     }
 }
 
-/// RD Station's legacy payload can carry several leads: one delivery each, all reported, the
-/// status of the first failure when any failed.
-fn several<A: Action>(
-    reports: Vec<crate::form_webhook::SubmissionReport>,
-    about: Map<String, Value>,
+/// The answer for a webhook's submissions: one submission's own answer, with its id; or, for
+/// RD Station's legacy payload, which can carry several leads, every answer under `deliveries`,
+/// with the status of the first failure when any failed.
+fn per_submission<A: Action>(
+    mut answers: Vec<(Option<String>, Answer)>,
+    mut about: Map<String, Value>,
 ) -> Answer {
+    if answers.len() == 1 {
+        let (submission_id, mut one) = answers.remove(0);
+        about.insert("submission_id".into(), json!(submission_id));
+        merge(&mut one.body, about);
+        return one;
+    }
     let mut status = 200;
     let mut retry_after = None;
     let mut deliveries = Vec::new();
-    for r in reports {
-        let one = outcome::<A>(r.report.result, Map::new());
+    for (submission_id, one) in answers {
         if status == 200 && one.status != 200 {
             status = one.status;
             retry_after = one.retry_after;
         }
         let mut body = one.body;
-        body["submission_id"] = json!(r.submission_id);
+        body["submission_id"] = json!(submission_id);
         deliveries.push(body);
     }
     let mut body = json!({"ok": status == 200, "action": A::NAME, "deliveries": deliveries});
@@ -164,13 +188,58 @@ fn several<A: Action>(
     }
 }
 
+/// A dry run's answer: the request that would have been sent, or why there is none.
+fn previewed<A: Action>(result: Result<Preview, Failure>, mut about: Map<String, Value>) -> Answer {
+    about.insert("dry_run".into(), json!(true));
+    match result {
+        Ok(preview) => {
+            let body = json!({
+                "ok": true,
+                "action": A::NAME,
+                "message": "a dry run: nothing was sent",
+                "request": {"url": preview.url, "body": preview.body},
+            });
+            ok_answer(body, about)
+        }
+        Err(failure) => failed::<A>(&failure, about),
+    }
+}
+
+/// A dry run gets a log line of its own; it is no delivery, so it counts in no metric.
+fn log_preview<A: Action>(source: Option<&str>, result: &Result<Preview, Failure>) {
+    tracing::info!(
+        action = A::NAME,
+        trigger = "http",
+        source = source.unwrap_or_default(),
+        outcome = "dry_run",
+        error_kind = result.as_ref().err().map(Failure::kind).unwrap_or_default(),
+        "dry run: nothing was sent"
+    );
+}
+
+/// `?dry_run=true` (or `1`, `yes`) or an `X-Ponte-Dry-Run` header saying the same.
+fn dry_run(request: &HttpRequest) -> bool {
+    let yes = |v: &str| ["1", "true", "yes"].contains(&v.trim().to_ascii_lowercase().as_str());
+    request.query.iter().any(|(k, v)| k == "dry_run" && yes(v))
+        || request
+            .headers
+            .get("x-ponte-dry-run")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(yes)
+}
+
 fn test_answer<A: Action>(about: Map<String, Value>, reason: &str) -> Answer {
-    let mut body = json!({
+    let body = json!({
         "ok": true,
         "action": A::NAME,
         "test": true,
         "message": format!("{reason}: nothing was sent"),
     });
+    ok_answer(body, about)
+}
+
+/// A 200 answer: `body`, with `about` (source, submission id…) added.
+fn ok_answer(mut body: Value, about: Map<String, Value>) -> Answer {
     merge(&mut body, about);
     Answer {
         status: 200,
@@ -197,12 +266,7 @@ fn outcome<A: Action>(result: Result<Delivered, Failure>, about: Map<String, Val
             if delivered.duplicate {
                 body["duplicate"] = json!(true);
             }
-            merge(&mut body, about);
-            Answer {
-                status: 200,
-                body,
-                retry_after: None,
-            }
+            ok_answer(body, about)
         }
         Err(failure) => failed::<A>(&failure, about),
     }
@@ -311,4 +375,42 @@ fn shape(origin: HttpOrigin, answer: &Answer) -> Value {
         }
     };
     shaped.unwrap_or_else(|_| json!({"statusCode": 500, "body": "{\"ok\":false}"}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(query: &[(&str, &str)], header: Option<&str>) -> HttpRequest {
+        let mut headers = HeaderMap::new();
+        if let Some(value) = header {
+            headers.insert("x-ponte-dry-run", HeaderValue::from_str(value).unwrap());
+        }
+        HttpRequest {
+            origin: HttpOrigin::HttpV2,
+            method: "POST".into(),
+            headers,
+            query: query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            source: None,
+            body: None,
+            is_base64_encoded: false,
+        }
+    }
+
+    #[test]
+    fn a_dry_run_is_asked_for_by_query_or_header_only_in_so_many_words() {
+        for yes in ["1", "true", "TRUE", "yes", " true "] {
+            assert!(dry_run(&request(&[("dry_run", yes)], None)), "{yes:?}");
+            assert!(dry_run(&request(&[], Some(yes))), "{yes:?}");
+        }
+        for no in ["0", "false", "", "please"] {
+            assert!(!dry_run(&request(&[("dry_run", no)], None)), "{no:?}");
+            assert!(!dry_run(&request(&[], Some(no))), "{no:?}");
+        }
+        assert!(!dry_run(&request(&[("dryrun", "true")], None)));
+        assert!(!dry_run(&request(&[], None)));
+    }
 }

@@ -80,6 +80,14 @@ impl Report {
     }
 }
 
+/// What a delivery would send, without sending it (a dry run): the provider URL and JSON body.
+/// The headers are left out, as they carry the token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preview {
+    pub url: String,
+    pub body: Value,
+}
+
 /// A delivery the provider accepted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivered {
@@ -169,6 +177,22 @@ impl<A: Action> App<A> {
             }
             Err(problems) => Report::failed(Failure::Invalid(problems)),
         }
+    }
+
+    /// A dry run of [`App::deliver`]: validates the payload and builds the provider request
+    /// from the connection, as a delivery would, then stops. No key is claimed, nothing is sent.
+    pub async fn preview(&self, payload: &Value) -> Result<Preview, Failure> {
+        let request = A::validate(payload, &self.validation).map_err(Failure::Invalid)?;
+        let lease = self
+            .connection
+            .get()
+            .instrument(tracing::info_span!("secret_read"))
+            .await?;
+        let call = A::provider_request(&request, &lease.connection.connection)?;
+        Ok(Preview {
+            url: call.url,
+            body: call.body,
+        })
     }
 
     /// Claims the delivery's key, sends unless it was delivered before, and records the outcome.

@@ -2,7 +2,7 @@
 //! source's body, render the mapping for each submission, deliver each.
 
 use crate::action::Action;
-use crate::app::{App, DeliveryId, Report};
+use crate::app::{App, DeliveryId, Preview, Report};
 use crate::authenticity::{self, Verdict};
 use crate::failure::Failure;
 use crate::forms::{self, Inbound, Source};
@@ -16,6 +16,8 @@ pub struct FormRequest<'a> {
     pub headers: &'a HeaderMap,
     pub query: &'a [(String, String)],
     pub body: &'a [u8],
+    /// Map and validate each submission and say what would be sent, but send nothing.
+    pub dry_run: bool,
 }
 
 /// What became of a webhook that passed the authenticity check.
@@ -25,6 +27,8 @@ pub enum FormOutcome {
     Test(String),
     /// One report per submission in the body (usually one).
     Delivered(Vec<SubmissionReport>),
+    /// A dry run: what each submission would have sent, or why it could not be.
+    Previewed(Vec<SubmissionPreview>),
 }
 
 #[derive(Debug)]
@@ -33,8 +37,14 @@ pub struct SubmissionReport {
     pub report: Report,
 }
 
+#[derive(Debug)]
+pub struct SubmissionPreview {
+    pub submission_id: Option<String>,
+    pub result: Result<Preview, Failure>,
+}
+
 /// Query parameters that configure Ponte rather than feed a mapping.
-const RESERVED_QUERY: &[&str] = &["token", "source"];
+const RESERVED_QUERY: &[&str] = &["token", "source", "dry_run"];
 
 impl<A: Action> App<A> {
     /// Checks, decodes, maps and delivers one form webhook.
@@ -91,13 +101,31 @@ impl<A: Action> App<A> {
             (Some(within), None) => Some(Instant::now() + within),
             (None, deadline) => deadline,
         };
+        let render = |submission| {
+            mapping
+                .render(&Context {
+                    submission,
+                    query: &query,
+                })
+                .map_err(Failure::Invalid)
+        };
+        if request.dry_run {
+            let mut previews = Vec::with_capacity(submissions.len());
+            for submission in &submissions {
+                let result = match render(submission) {
+                    Ok(payload) => self.preview(&payload).await,
+                    Err(failure) => Err(failure),
+                };
+                previews.push(SubmissionPreview {
+                    submission_id: submission.id.clone(),
+                    result,
+                });
+            }
+            return Ok(FormOutcome::Previewed(previews));
+        }
         let mut reports = Vec::with_capacity(submissions.len());
         for submission in &submissions {
-            let context = Context {
-                submission,
-                query: &query,
-            };
-            let report = match mapping.render(&context) {
+            let report = match render(submission) {
                 Ok(payload) => {
                     let id = submission.id.as_deref().map(|value| DeliveryId {
                         kind: source.name(),
@@ -105,7 +133,7 @@ impl<A: Action> App<A> {
                     });
                     self.deliver(&payload, deadline, id).await
                 }
-                Err(problems) => Report::failed(Failure::Invalid(problems)),
+                Err(failure) => Report::failed(failure),
             };
             reports.push(SubmissionReport {
                 submission_id: submission.id.clone(),

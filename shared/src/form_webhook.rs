@@ -1,5 +1,6 @@
 //! A form webhook from authenticity to provider: check the signature or token, decode the
-//! source's body, render the mapping for each submission, deliver each.
+//! source's body, render the mapping for each submission, deliver each (or, in a dry run, say
+//! what each would send).
 
 use crate::action::Action;
 use crate::app::{App, DeliveryId, Preview, Report};

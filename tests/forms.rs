@@ -156,6 +156,56 @@ async fn a_dry_run_shows_what_a_mapping_makes_of_a_submission_and_sends_nothing(
 }
 
 #[tokio::test]
+async fn the_url_picks_a_named_mapping_for_each_form() {
+    let server = MockServer::start().await;
+    expect_ticket(
+        &server,
+        json!({"inbox_id": "5", "contact_email": "laura@example.com", "message": {"content": "Orçamento de Laura"}}),
+        1,
+    )
+    .await;
+    let app: App<CloudChatCreateConversation> = function(cloudchat_secret(
+        &server,
+        json!({"mappings": {
+            "orcamento": {
+                "inbox_id": "5",
+                "contact_email": "{{readable_ref_email}}",
+                "message": {"content": "Orçamento de {{readable_ref_short_text}}"}
+            },
+            "contato": {"inbox_id": "3", "contact_identifier": "{{submission_id}}"}
+        }}),
+    ))
+    .await;
+    let body = form_fixture("typeform.json");
+    let json_body = [("Content-Type", "application/json")];
+    let send = |query: &'static [(&'static str, &'static str)]| {
+        invoke(
+            &app,
+            form_event(Api::HttpV2, "typeform", &body, &json_body, query),
+        )
+    };
+
+    let (status, json) = send(&[("mapping", "contato"), ("dry_run", "1")]).await;
+    assert_eq!(
+        (status, &json["request"]["body"]),
+        (
+            200,
+            &json!({"inbox_id": "3", "contact_identifier": "LtWXD3crgy"})
+        ),
+        "{json}"
+    );
+    let (status, json) = send(&[("mapping", "orcamento")]).await;
+    assert_eq!(status, 200, "{json}");
+
+    assert_failure(
+        &send(&[("mapping", "vendas")]).await,
+        500,
+        "configuration",
+        "has only orcamento, contato",
+    );
+}
+
+#[tokio::test]
 async fn forged_or_unsigned_webhooks_are_refused_and_nothing_is_sent() {
     let server = MockServer::start().await;
     expect_nothing(&server).await;

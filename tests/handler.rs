@@ -420,16 +420,11 @@ async fn configuration_problems_are_explained_and_nothing_is_sent() {
     let body = ticket("a@example.com").to_string();
 
     let unset: App<CloudChatCreateConversation> = app(None).await;
-    let (status, json) = http_answer(&invoke(&unset, rest_v1(&body)).await);
-    assert_eq!(
-        (status, json["error"]["kind"].as_str()),
-        (500, Some("configuration"))
-    );
-    assert!(
-        json["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("SECRET_ID is not set")
+    assert_failure(
+        &http_answer(&invoke(&unset, rest_v1(&body)).await),
+        500,
+        "configuration",
+        "SECRET_ID is not set",
     );
 
     let missing: App<CloudChatCreateConversation> = app(Some("ponte-test/does-not-exist")).await;

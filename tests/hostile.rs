@@ -65,16 +65,11 @@ async fn a_body_that_says_it_is_not_json_is_refused_with_415() {
     let (_server, app) = guarded::<CloudChatCreateConversation>().await;
     let mut event = rest_v1(r#"{"inbox_id": "1", "contact_identifier": "x"}"#);
     event["headers"]["Content-Type"] = json!("application/x-www-form-urlencoded");
-    let (status, json) = answer(&app, event).await;
-    assert_eq!(
-        (status, json["error"]["kind"].as_str()),
-        (415, Some("unsupported_media_type"))
-    );
-    assert!(
-        json["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("application/json")
+    assert_failure(
+        &answer(&app, event).await,
+        415,
+        "unsupported_media_type",
+        "application/json",
     );
 }
 

@@ -45,7 +45,7 @@ pub struct SubmissionPreview {
 }
 
 /// Query parameters that configure Ponte rather than feed a mapping.
-const RESERVED_QUERY: &[&str] = &["token", "source", "dry_run"];
+const RESERVED_QUERY: &[&str] = &["token", "source", "dry_run", "mapping"];
 
 impl<A: Action> App<A> {
     /// Checks, decodes, maps and delivers one form webhook.
@@ -79,9 +79,16 @@ impl<A: Action> App<A> {
             Inbound::Test(reason) => return Ok(FormOutcome::Test(reason)),
             Inbound::Submissions(submissions) => submissions,
         };
-        let mapping = match setup.connection.webhooks.mapping_for(source) {
-            Some(mapping) => mapping,
-            None => self
+        let webhooks = &setup.connection.webhooks;
+        let named = request.query.iter().find(|(k, _)| k == "mapping");
+        let mapping = match (named, webhooks.mapping_for(source)) {
+            // A name in the URL (`?mapping=orcamento`) picks one of `webhooks.mappings`; a name
+            // that is not there is the secret's to fix, so the builder's retry can succeed.
+            (Some((_, name)), _) => webhooks
+                .named_mapping(name)
+                .map_err(Failure::Configuration)?,
+            (None, Some(mapping)) => mapping,
+            (None, None) => self
                 .default_mapping
                 .get_or_init(|| {
                     Mapping::parse(&A::default_mapping(), "default mapping")

@@ -6,8 +6,11 @@
 //!    "typeform": {"signing_secret": "…", "mapping": {"inbox_id": "3", "contact_email": "{{email}}"}},
 //!    "jotform":  {"token": "…"},
 //!    "direct":   {"token": "…"},
-//!    "mapping":  {…one mapping for every source without its own…}}}
+//!    "mapping":  {…one mapping for every source without its own…},
+//!    "mappings": {"orcamento": {…}, "contato": {…}}}}
 //! ```
+//!
+//! Named mappings serve several forms of one builder: the URL picks one with `?mapping=<name>`.
 //!
 //! Why the secret: webhook signing secrets and tokens must live in Secrets Manager anyway; the
 //! function already reads (and caches) that secret; a change is one `put-secret-value`, picked
@@ -43,6 +46,7 @@ impl SourceSettings {
 pub struct Webhooks {
     sources: Vec<(String, SourceSettings)>,
     mapping: Option<Mapping>,
+    named: Vec<(String, Mapping)>,
 }
 
 impl Webhooks {
@@ -57,12 +61,16 @@ impl Webhooks {
             return Err(problems);
         };
         if let Some(template) = f.take("mapping") {
-            match Mapping::parse(template, "webhooks.mapping") {
-                Ok(mapping) => webhooks.mapping = Some(mapping),
-                Err(more) => more
-                    .list()
-                    .iter()
-                    .for_each(|p| problems.add(&p.field, &p.problem)),
+            webhooks.mapping = parse_mapping(template, "webhooks.mapping", &mut problems);
+        }
+        if let Some(mut named) = f.optional_object("mappings", &mut problems) {
+            for name in named.unread_keys() {
+                let path = format!("webhooks.mappings.{name}");
+                if let Some(template) = named.take(name)
+                    && let Some(mapping) = parse_mapping(template, &path, &mut problems)
+                {
+                    webhooks.named.push((name.to_string(), mapping));
+                }
             }
         }
         for key in f.unread_keys() {
@@ -86,17 +94,9 @@ impl Webhooks {
             let token = settings_fields
                 .optional_str("token", &mut problems)
                 .map(Token::new);
-            let mapping = settings_fields.take("mapping").and_then(|m| {
-                match Mapping::parse(m, &format!("{path}.mapping")) {
-                    Ok(mapping) => Some(mapping),
-                    Err(more) => {
-                        more.list()
-                            .iter()
-                            .for_each(|p| problems.add(&p.field, &p.problem));
-                        None
-                    }
-                }
-            });
+            let mapping = settings_fields
+                .take("mapping")
+                .and_then(|m| parse_mapping(m, &format!("{path}.mapping"), &mut problems));
             settings_fields.reject_unknown(&mut problems, |_| false);
             if signing_secret.is_some() && name != DIRECT {
                 let signs = name
@@ -134,6 +134,36 @@ impl Webhooks {
         self.settings(source.name())
             .and_then(|s| s.mapping.as_ref())
             .or(self.mapping.as_ref())
+    }
+
+    /// The mapping named `name` under `webhooks.mappings`, or why there is none.
+    pub fn named_mapping(&self, name: &str) -> Result<&Mapping, String> {
+        match self.named.iter().find(|(n, _)| n == name) {
+            Some((_, mapping)) => Ok(mapping),
+            None if self.named.is_empty() => Err(format!(
+                "the URL asks for mapping \"{name}\", but the connection secret has no webhooks.mappings"
+            )),
+            None => {
+                let names: Vec<&str> = self.named.iter().map(|(n, _)| n.as_str()).collect();
+                Err(format!(
+                    "the URL asks for mapping \"{name}\", but webhooks.mappings has only {}",
+                    names.join(", ")
+                ))
+            }
+        }
+    }
+}
+
+/// Parses a mapping template found at `path`, adding its problems to `problems`.
+fn parse_mapping(template: &Value, path: &str, problems: &mut Problems) -> Option<Mapping> {
+    match Mapping::parse(template, path) {
+        Ok(mapping) => Some(mapping),
+        Err(more) => {
+            more.list()
+                .iter()
+                .for_each(|p| problems.add(&p.field, &p.problem));
+            None
+        }
     }
 }
 
@@ -203,6 +233,25 @@ mod tests {
     }
 
     #[test]
+    fn named_mappings_are_found_by_name_and_a_missing_one_is_explained() {
+        let w = Webhooks::from_secret(&json!({"webhooks": {
+            "mappings": {"orcamento": {"inbox_id": "5"}, "contato": {"inbox_id": "3"}}
+        }}))
+        .unwrap();
+        assert!(w.named_mapping("orcamento").is_ok() && w.named_mapping("contato").is_ok());
+        assert_eq!(
+            w.named_mapping("vendas").unwrap_err(),
+            "the URL asks for mapping \"vendas\", but webhooks.mappings has only orcamento, contato"
+        );
+        let none = Webhooks::from_secret(&json!({"webhooks": {}})).unwrap();
+        assert!(
+            none.named_mapping("x")
+                .unwrap_err()
+                .contains("has no webhooks.mappings")
+        );
+    }
+
+    #[test]
     fn no_webhooks_key_means_no_settings() {
         let w = Webhooks::from_secret(&json!({"token": "x"})).unwrap();
         assert!(w.settings("typeform").is_none() && w.mapping_for(Source::Tally).is_none());
@@ -213,13 +262,15 @@ mod tests {
         let err = Webhooks::from_secret(&json!({"webhooks": {
             "wix": {},
             "jotform": {"signing_secret": "x", "tokn": "y"},
-            "typeform": {"mapping": {"a": "{{oops"}}
+            "typeform": {"mapping": {"a": "{{oops"}},
+            "mappings": {"ok": {"a": "{{x}}"}, "broken": {"b": "{{}}"}}
         }}))
         .unwrap_err();
         let fields: Vec<&str> = err.list().iter().map(|p| p.field.as_str()).collect();
         assert_eq!(
             fields,
             [
+                "webhooks.mappings.broken.b",
                 "webhooks.wix",
                 "webhooks.jotform.tokn",
                 "webhooks.jotform.signing_secret",

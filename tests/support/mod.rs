@@ -148,6 +148,22 @@ pub fn http_answer(answer: &Value) -> (u16, Value) {
     (status, body)
 }
 
+/// Asserts that an HTTP answer failed with `status` and error `kind`, its message mentioning
+/// `part`.
+pub fn assert_failure(answer: &(u16, Value), status: u16, kind: &str, part: &str) {
+    let (got, json) = answer;
+    assert_eq!(
+        (*got, json["error"]["kind"].as_str()),
+        (status, Some(kind)),
+        "{json}"
+    );
+    let message = json["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(part),
+        "{message:?} does not mention {part:?}"
+    );
+}
+
 /// The ids listed in an SQS batch answer, sorted.
 pub fn failed_ids(answer: &Value) -> Vec<String> {
     let mut ids: Vec<String> = answer["batchItemFailures"]

@@ -12,7 +12,7 @@ use ponte::authenticity::sign;
 use ponte::{Action, App};
 use serde_json::{Value, json};
 use support::*;
-use wiremock::matchers::{any, body_json, method, path};
+use wiremock::matchers::{body_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 async fn invoke<A: Action>(app: &App<A>, event: Value) -> (u16, Value) {
@@ -43,15 +43,6 @@ async fn expect_ticket(server: &MockServer, body: Value, times: u64) {
             ResponseTemplate::new(200).set_body_json(json!({"id": 321, "status": "open"})),
         )
         .expect(times)
-        .mount(server)
-        .await;
-}
-
-/// A stand-in that must receive nothing.
-async fn expect_nothing(server: &MockServer) {
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
         .mount(server)
         .await;
 }

@@ -123,11 +123,7 @@ async fn rest_api_answers_have_the_payload_1_0_shape_and_http_api_answers_the_2_
 #[tokio::test]
 async fn invalid_requests_name_every_bad_field_and_never_reach_the_provider() {
     let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    expect_nothing(&server).await;
     let (app, _) = cloudchat_app(&server, "t").await;
     let body = json!({
         "inbox_id": "1",
@@ -169,11 +165,7 @@ async fn invalid_requests_name_every_bad_field_and_never_reach_the_provider() {
 #[tokio::test]
 async fn unreadable_bodies_and_wrong_methods_get_clear_4xx_answers() {
     let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    expect_nothing(&server).await;
     let (app, _) = cloudchat_app(&server, "t").await;
 
     let (status, json) = http_answer(&invoke(&app, rest_v1("{\"inbox_id\": ")).await);
@@ -412,11 +404,7 @@ async fn a_batch_reports_exactly_the_records_that_failed() {
 #[tokio::test]
 async fn configuration_problems_are_explained_and_nothing_is_sent() {
     let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    expect_nothing(&server).await;
     let body = ticket("a@example.com").to_string();
 
     let unset: App<CloudChatCreateConversation> = app(None).await;

@@ -9,16 +9,11 @@ use ponte::actions::{CloudChatCreateConversation, WeglyCreateChat};
 use ponte::{Action, App};
 use serde_json::{Value, json};
 use support::*;
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
 async fn guarded<A: Action>() -> (MockServer, App<A>) {
     let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    expect_nothing(&server).await;
     let name = unique_name("hostile");
     create_secret(
         &name,

@@ -174,11 +174,7 @@ async fn form_submissions_are_keyed_by_their_own_id() {
 #[tokio::test]
 async fn dynamodb_down_fails_closed_and_nothing_is_sent() {
     let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    expect_nothing(&server).await;
     let closed = format!(
         "http://127.0.0.1:{}",
         ponte_devtools::moto::free_port().unwrap()

@@ -6,3 +6,16 @@ pub mod moto;
 pub mod readme;
 pub mod runtime_api;
 pub mod sandbox;
+
+/// The exit status of a checking tool: 0 when everything it checked passed, 1 when something
+/// failed, 2 (with the reason on stderr) when it could not run at all.
+pub fn exit_code(tool: &str, outcome: Result<bool, String>) -> std::process::ExitCode {
+    match outcome {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::FAILURE,
+        Err(message) => {
+            eprintln!("{tool}: {message}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}

@@ -148,6 +148,16 @@ pub fn http_answer(answer: &Value) -> (u16, Value) {
     (status, body)
 }
 
+/// Makes `server` a stand-in that must receive nothing: a request fails the test when the
+/// server is dropped.
+pub async fn expect_nothing(server: &wiremock::MockServer) {
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(200))
+        .expect(0)
+        .mount(server)
+        .await;
+}
+
 /// Asserts that an HTTP answer failed with `status` and error `kind`, its message mentioning
 /// `part`.
 pub fn assert_failure(answer: &(u16, Value), status: u16, kind: &str, part: &str) {

@@ -136,14 +136,7 @@ fn parse_args() -> Result<Args, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(message) => {
-            eprintln!("ponte-local: {message}");
-            ExitCode::from(2)
-        }
-    }
+    ponte_devtools::exit_code("ponte-local", run().await)
 }
 
 async fn run() -> Result<bool, String> {

@@ -86,14 +86,7 @@ struct Tally {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(message) => {
-            eprintln!("ponte-soak: {message}");
-            ExitCode::from(2)
-        }
-    }
+    ponte_devtools::exit_code("ponte-soak", run().await)
 }
 
 async fn run() -> Result<bool, String> {

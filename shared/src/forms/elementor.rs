@@ -74,15 +74,17 @@ fn bracketed(key: &str) -> Option<(&str, &str, &str)> {
 
 fn advanced(pairs: &[(String, String)]) -> Submission {
     let mut fields: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
+    // Ids in the order they first appear; the map says whether an id was seen.
     let mut order: Vec<&str> = Vec::new();
     let mut submission = Submission::default();
     for (key, value) in pairs {
         match bracketed(key) {
             Some(("fields", id, attribute)) => {
-                if !order.contains(&id) {
+                let attributes = fields.entry(id).or_insert_with(|| {
                     order.push(id);
-                }
-                fields.entry(id).or_default().insert(attribute, value);
+                    BTreeMap::new()
+                });
+                attributes.insert(attribute, value);
             }
             Some(("meta", id, "value")) => submission.hidden_field(id, value),
             None if key == "form[name]" => submission.form_name = Some(value.clone()),

@@ -6,6 +6,7 @@ use super::{Answer, Inbound, Submission};
 use crate::failure::Failure;
 use crate::validate::scalar_as_string;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 /// Nesting deeper than this is kept as JSON text rather than followed.
 const MAX_DEPTH: usize = 4;
@@ -28,23 +29,27 @@ pub fn decode(body: &[u8], content_type: Option<&str>) -> Result<Inbound, Failur
 }
 
 fn add_pairs(submission: &mut Submission, pairs: Vec<(String, String)>) {
+    // Values grouped by key, keys in the order they first appear: one pass with an index, so a
+    // body of many fields, or of one field repeated many times, is read in linear time.
+    let mut position: HashMap<String, usize> = HashMap::new();
+    let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
     for (key, value) in pairs {
-        let existing = submission.fields.iter_mut().find(|f| f.key == key);
-        match existing {
-            // Repeated keys (checkboxes) collect into a list.
-            Some(field) => {
-                let mut items = match std::mem::replace(&mut field.value, Answer::Empty) {
-                    Answer::Text(t) => vec![t],
-                    Answer::List(items) => items,
-                    Answer::Empty => Vec::new(),
-                };
-                items.push(value);
-                field.value = Answer::list(items);
-            }
+        match position.get(&key) {
+            Some(&at) => grouped[at].1.push(value),
             None => {
-                submission.field(key.clone(), key, "", Answer::text(value));
+                position.insert(key.clone(), grouped.len());
+                grouped.push((key, vec![value]));
             }
         }
+    }
+    for (key, mut values) in grouped {
+        // Repeated keys (checkboxes) collect into a list.
+        let answer = if values.len() == 1 {
+            Answer::text(values.remove(0))
+        } else {
+            Answer::list(values)
+        };
+        submission.field(key.clone(), key, "", answer);
     }
 }
 

@@ -10,6 +10,7 @@ use super::{Answer, Inbound, Submission};
 use crate::failure::Failure;
 use crate::validate::scalar_as_string;
 use serde_json::Value;
+use std::collections::HashMap;
 
 pub fn decode(body: &[u8]) -> Result<Inbound, Failure> {
     let root = json_object(body, "Tally")?;
@@ -63,15 +64,15 @@ pub fn decode(body: &[u8]) -> Result<Inbound, Failure> {
     Ok(Inbound::Submissions(vec![submission]))
 }
 
-fn option_text(field: &Value, id: &str) -> Option<String> {
-    field
-        .get("options")?
-        .as_array()?
-        .iter()
-        .find(|o| o.get("id").and_then(Value::as_str) == Some(id))
-        .and_then(|o| o.get("text"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
+/// A choice field's option texts by id: built once per field, so that reading many chosen ids
+/// stays linear in the field's size.
+fn option_texts(field: &Value) -> HashMap<&str, &str> {
+    let options = field.get("options").and_then(Value::as_array);
+    options
+        .into_iter()
+        .flatten()
+        .filter_map(|o| Some((o.get("id")?.as_str()?, o.get("text")?.as_str()?)))
+        .collect()
 }
 
 fn value_of(field: &Value) -> Answer {
@@ -79,22 +80,27 @@ fn value_of(field: &Value) -> Answer {
     match value {
         Value::Null => Answer::Empty,
         Value::Bool(yes) => Answer::text(if yes { "sim" } else { "não" }),
-        Value::Array(items) => Answer::list(
-            items
-                .iter()
-                .map(|item| match item {
-                    // Choices: option ids, read back into their texts.
-                    Value::String(id) => option_text(field, id).unwrap_or_else(|| id.clone()),
-                    // Uploads and signatures: their links.
-                    Value::Object(file) => file
-                        .get("url")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
-                    other => scalar_as_string(other).unwrap_or_default(),
-                })
-                .collect(),
-        ),
+        Value::Array(items) => {
+            let options = option_texts(field);
+            Answer::list(
+                items
+                    .iter()
+                    .map(|item| match item {
+                        // Choices: option ids, read back into their texts.
+                        Value::String(id) => options
+                            .get(id.as_str())
+                            .map_or_else(|| id.clone(), |t| t.to_string()),
+                        // Uploads and signatures: their links.
+                        Value::Object(file) => file
+                            .get("url")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
+                        other => scalar_as_string(other).unwrap_or_default(),
+                    })
+                    .collect(),
+            )
+        }
         Value::Object(_) => Answer::text(value.to_string()),
         scalar => Answer::text(scalar_as_string(&scalar).unwrap_or_default()),
     }

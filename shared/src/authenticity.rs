@@ -3,35 +3,51 @@
 //! takes the same time whatever the inputs share.
 
 use crate::failure::Failure;
-use crate::webhooks::SourceSettings;
+use crate::webhooks::Protection;
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use lambda_http::http::HeaderMap;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-/// How a request proved itself, or that it could not have.
+/// How a request got through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     /// It carried a good signature or token.
     Verified,
-    /// Nothing is configured for its source: anyone who knows the URL can send it.
-    Unprotected,
+    /// The route is public by the operator's choice: it proved nothing.
+    Public,
 }
 
-/// Checks a request against its source's settings. `signature_header` names the header a
-/// signing source uses.
+/// Checks a request to route `route` (`direct` or a source name) against its protection.
+/// `signature_header` names the header a signing source uses. A route with no protection is
+/// closed: 401, naming what the operator can set.
 pub fn check(
-    settings: Option<&SourceSettings>,
+    protection: Protection<'_>,
+    route: &str,
     signature_header: Option<&str>,
     headers: &HeaderMap,
     query: &[(String, String)],
     body: &[u8],
 ) -> Result<Verdict, Failure> {
-    let Some(settings) = settings.filter(|s| s.is_protected()) else {
-        return Ok(Verdict::Unprotected);
-    };
-    if let (Some(secret), Some(header)) = (&settings.signing_secret, signature_header) {
+    if protection.signing_secret.is_none() && protection.token.is_none() {
+        if protection.public {
+            return Ok(Verdict::Public);
+        }
+        return Err(Failure::Unauthorized(format!(
+            "this route is closed: the connection secret sets no webhooks.{route}.token{}, no webhook_token, and not webhooks.{route}.public",
+            if signature_header.is_some() {
+                format!(" or webhooks.{route}.signing_secret")
+            } else {
+                String::new()
+            }
+        )));
+    }
+    if let Some(secret) = protection.signing_secret {
+        // Settings are checked when the secret is read; this keeps a secret for a source that
+        // signs nothing from ever passing as a check.
+        let header = signature_header
+            .ok_or_else(|| Failure::Configuration(format!("{route} does not sign its requests")))?;
         let given = headers
             .get(header)
             .and_then(|v| v.to_str().ok())
@@ -42,7 +58,7 @@ pub fn check(
             )));
         }
     }
-    if let Some(expected) = &settings.token {
+    if let Some(expected) = protection.token {
         let given = query
             .iter()
             .find(|(k, _)| k == "token")
@@ -97,11 +113,11 @@ mod tests {
     use super::*;
     use crate::connection::Token;
 
-    fn settings(signing: Option<&str>, token: Option<&str>) -> SourceSettings {
-        SourceSettings {
-            signing_secret: signing.map(Token::new),
-            token: token.map(Token::new),
-            mapping: None,
+    fn protection<'a>(signing: Option<&'a Token>, token: Option<&'a Token>) -> Protection<'a> {
+        Protection {
+            signing_secret: signing,
+            token,
+            public: false,
         }
     }
 
@@ -123,53 +139,75 @@ mod tests {
 
     #[test]
     fn signatures_are_required_when_a_secret_is_set() {
-        let s = settings(Some("k"), None);
+        let key = Token::new("k");
+        let s = protection(Some(&key), None);
         let body = br#"{"a":1}"#;
         let mut headers = HeaderMap::new();
-        let missing = check(Some(&s), Some("tally-signature"), &headers, &[], body).unwrap_err();
+        let header = Some("tally-signature");
+        let missing = check(s, "tally", header, &headers, &[], body).unwrap_err();
         assert_eq!(
             (missing.http_status(), missing.kind()),
             (401, "unauthorized")
         );
         headers.insert("tally-signature", sign(b"k", body)[7..].parse().unwrap());
         assert_eq!(
-            check(Some(&s), Some("tally-signature"), &headers, &[], body).unwrap(),
+            check(s, "tally", header, &headers, &[], body).unwrap(),
             Verdict::Verified
         );
-        assert!(check(Some(&s), Some("tally-signature"), &headers, &[], b"{}").is_err());
+        assert!(check(s, "tally", header, &headers, &[], b"{}").is_err());
+        let unsigned = check(s, "direct", None, &headers, &[], body).unwrap_err();
+        assert_eq!(
+            unsigned.kind(),
+            "configuration",
+            "a secret that checks nothing"
+        );
     }
 
     #[test]
     fn tokens_come_from_the_query_or_a_header() {
-        let s = settings(None, Some("t0k3n"));
+        let token = Token::new("t0k3n");
+        let s = protection(None, Some(&token));
         let query = vec![("token".to_string(), "t0k3n".to_string())];
         let empty = HeaderMap::new();
         assert_eq!(
-            check(Some(&s), None, &empty, &query, b"").unwrap(),
+            check(s, "jotform", None, &empty, &query, b"").unwrap(),
             Verdict::Verified
         );
         let mut headers = HeaderMap::new();
         headers.insert("x-ponte-token", "t0k3n".parse().unwrap());
         assert_eq!(
-            check(Some(&s), None, &headers, &[], b"").unwrap(),
+            check(s, "jotform", None, &headers, &[], b"").unwrap(),
+            Verdict::Verified
+        );
+        let mut bearer = HeaderMap::new();
+        bearer.insert("authorization", "Bearer t0k3n".parse().unwrap());
+        assert_eq!(
+            check(s, "direct", None, &bearer, &[], b"").unwrap(),
             Verdict::Verified
         );
         let wrong = vec![("token".to_string(), "t0k3m".to_string())];
-        assert!(check(Some(&s), None, &empty, &wrong, b"").is_err());
-        assert!(check(Some(&s), None, &empty, &[], b"").is_err());
+        assert!(check(s, "jotform", None, &empty, &wrong, b"").is_err());
+        assert!(check(s, "jotform", None, &empty, &[], b"").is_err());
     }
 
     #[test]
-    fn nothing_configured_is_unprotected() {
+    fn a_route_without_protection_is_closed_unless_public() {
         let empty = HeaderMap::new();
-        assert_eq!(
-            check(None, None, &empty, &[], b"").unwrap(),
-            Verdict::Unprotected
+        let closed =
+            check(protection(None, None), "elementor", None, &empty, &[], b"").unwrap_err();
+        assert_eq!((closed.http_status(), closed.kind()), (401, "unauthorized"));
+        let message = closed.to_string();
+        assert!(
+            message.contains("webhooks.elementor.token") && message.contains("webhook_token"),
+            "{message}"
         );
-        let s = settings(None, None);
+        let public = Protection {
+            public: true,
+            ..Protection::default()
+        };
         assert_eq!(
-            check(Some(&s), None, &empty, &[], b"").unwrap(),
-            Verdict::Unprotected
+            check(public, "elementor", None, &empty, &[], b"").unwrap(),
+            Verdict::Public
         );
     }
 }

@@ -56,20 +56,16 @@ impl<A: Action> App<A> {
     ) -> Result<FormOutcome, Failure> {
         let setup = self.setup().await?;
         let source = request.source;
-        let settings = setup.connection.webhooks.settings(source.name());
         let verdict = authenticity::check(
-            settings,
+            setup.connection.webhooks.protection(source.name()),
+            source.name(),
             source.signature_header(),
             request.headers,
             request.query,
             request.body,
         )?;
-        if verdict == Verdict::Unprotected {
-            tracing::warn!(
-                action = A::NAME,
-                source = source.name(),
-                "UNPROTECTED WEBHOOK: no signing_secret or token is set for {source} in the connection secret (webhooks.{source}), so anyone who knows this URL can send to it"
-            );
+        if verdict == Verdict::Public {
+            warn_public::<A>(source.name());
         }
         let content_type = request
             .headers
@@ -151,14 +147,27 @@ impl<A: Action> App<A> {
         Ok(FormOutcome::Delivered(reports))
     }
 
-    /// Checks a direct call against `webhooks.direct.token`, when one is set.
+    /// Checks a direct call against the direct route's protection.
     pub async fn authenticate_direct(
         &self,
         headers: &HeaderMap,
         query: &[(String, String)],
     ) -> Result<(), Failure> {
         let setup = self.setup().await?;
-        let settings = setup.connection.webhooks.settings(crate::webhooks::DIRECT);
-        authenticity::check(settings, None, headers, query, &[]).map(|_| ())
+        let route = crate::webhooks::DIRECT;
+        let protection = setup.connection.webhooks.protection(route);
+        if authenticity::check(protection, route, None, headers, query, &[])? == Verdict::Public {
+            warn_public::<A>(route);
+        }
+        Ok(())
     }
+}
+
+/// A public route is the operator's choice, said again on every request so that it is seen.
+fn warn_public<A: Action>(route: &str) {
+    tracing::warn!(
+        action = A::NAME,
+        source = route,
+        "PUBLIC ROUTE: webhooks.{route}.public is true in the connection secret, so anyone who knows this URL can send to it"
+    );
 }

@@ -2,6 +2,7 @@
 //!
 //! ```json
 //! {"api_access_token": "…", "account_id": "1",
+//!  "webhook_token": "…one token for every route without settings of its own…",
 //!  "webhooks": {
 //!    "typeform": {"signing_secret": "…", "mapping": {"inbox_id": "3", "contact_email": "{{email}}"}},
 //!    "jotform":  {"token": "…"},
@@ -11,6 +12,11 @@
 //! ```
 //!
 //! Named mappings serve several forms of one builder: the URL picks one with `?mapping=<name>`.
+//!
+//! Closed by default: a route (`direct` or a source) is open only to callers that prove who
+//! they are, with its own `signing_secret` or `token`, or else with the secret's `webhook_token`
+//! (the stack generates one). A route with none of these answers 401 and sends nothing, unless
+//! the operator opted in with `"public": true` under it.
 //!
 //! Why the secret: webhook signing secrets and tokens must live in Secrets Manager anyway; the
 //! function already reads (and caches) that secret; a change is one `put-secret-value`, picked
@@ -33,17 +39,34 @@ pub struct SourceSettings {
     pub signing_secret: Option<Token>,
     /// A token the webhook URL (`?token=`) or an `X-Ponte-Token` header must carry.
     pub token: Option<Token>,
+    /// `"public": true`: the operator accepts callers that prove nothing.
+    pub public: bool,
     pub mapping: Option<Mapping>,
 }
 
 impl SourceSettings {
-    pub fn is_protected(&self) -> bool {
-        self.signing_secret.is_some() || self.token.is_some()
+    /// True when these settings say how callers are checked (or that they are not).
+    fn guards(&self) -> bool {
+        self.signing_secret.is_some() || self.token.is_some() || self.public
     }
+}
+
+/// How callers of one route must prove who they are.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Protection<'a> {
+    /// The HMAC-SHA256 key of a signing source.
+    pub signing_secret: Option<&'a Token>,
+    /// A token the caller must present.
+    pub token: Option<&'a Token>,
+    /// Nothing to present: the operator opted in to anonymous callers.
+    pub public: bool,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct Webhooks {
+    /// `webhook_token` at the secret's top level: the token of every route without settings of
+    /// its own.
+    default_token: Option<Token>,
     sources: Vec<(String, SourceSettings)>,
     mapping: Option<Mapping>,
     named: Vec<(String, Mapping)>,
@@ -54,7 +77,15 @@ impl Webhooks {
     pub fn from_secret(secret: &Value) -> Result<Self, Problems> {
         let mut problems = Problems::new();
         let mut webhooks = Webhooks::default();
+        match secret.get("webhook_token") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(token)) if !token.trim().is_empty() => {
+                webhooks.default_token = Some(Token::new(token.trim()));
+            }
+            Some(_) => problems.add("webhook_token", "must be a non-empty string"),
+        }
         let Some(value) = secret.get("webhooks").filter(|v| !v.is_null()) else {
+            problems.into_result()?;
             return Ok(webhooks);
         };
         let Some(mut f) = Fields::object(value, "webhooks", &mut problems) else {
@@ -94,10 +125,25 @@ impl Webhooks {
             let token = settings_fields
                 .optional_str("token", &mut problems)
                 .map(Token::new);
+            let public = settings_fields
+                .optional_bool("public", &mut problems)
+                .unwrap_or(false);
             let mapping = settings_fields
                 .take("mapping")
                 .and_then(|m| parse_mapping(m, &format!("{path}.mapping"), &mut problems));
             settings_fields.reject_unknown(&mut problems, |_| false);
+            if public && (signing_secret.is_some() || token.is_some()) {
+                problems.add(
+                    format!("{path}.public"),
+                    "cannot stand beside a token or signing_secret: a route is checked or public",
+                );
+            }
+            if signing_secret.is_some() && name == DIRECT {
+                problems.add(
+                    format!("{path}.signing_secret"),
+                    "direct calls are not signed, so this would verify nothing: set a token instead",
+                );
+            }
             if signing_secret.is_some() && name != DIRECT {
                 let signs = name
                     .parse::<Source>()
@@ -116,6 +162,7 @@ impl Webhooks {
                 SourceSettings {
                     signing_secret,
                     token,
+                    public,
                     mapping,
                 },
             ));
@@ -127,6 +174,24 @@ impl Webhooks {
     /// The settings of `key` (`direct` or a source name).
     pub fn settings(&self, key: &str) -> Option<&SourceSettings> {
         self.sources.iter().find(|(k, _)| k == key).map(|(_, s)| s)
+    }
+
+    /// How callers of route `key` (`direct` or a source name) prove who they are: the route's
+    /// own settings when they say, else the secret's `webhook_token`; neither is a closed route
+    /// (every field empty and not public).
+    pub fn protection(&self, key: &str) -> Protection<'_> {
+        match self.settings(key).filter(|s| s.guards()) {
+            Some(own) => Protection {
+                signing_secret: own.signing_secret.as_ref(),
+                token: own.token.as_ref(),
+                public: own.public,
+            },
+            None => Protection {
+                signing_secret: None,
+                token: self.default_token.as_ref(),
+                public: false,
+            },
+        }
     }
 
     /// The mapping for `source`: its own, else the shared one.
@@ -214,7 +279,7 @@ mod tests {
         }}))
         .unwrap();
         assert!(w.settings("typeform").unwrap().signing_secret.is_some());
-        assert!(w.settings("google-forms").unwrap().is_protected());
+        assert!(w.settings("google-forms").unwrap().signing_secret.is_some());
         assert_eq!(
             w.settings("direct")
                 .unwrap()
@@ -248,6 +313,51 @@ mod tests {
             none.named_mapping("x")
                 .unwrap_err()
                 .contains("has no webhooks.mappings")
+        );
+    }
+
+    #[test]
+    fn routes_are_protected_by_their_own_settings_else_the_webhook_token_else_closed() {
+        let w = Webhooks::from_secret(&json!({
+            "webhook_token": " everywhere ",
+            "webhooks": {
+                "typeform": {"signing_secret": "s"},
+                "elementor": {"public": true},
+                "tally": {"mapping": {"inbox_id": "1"}}
+            }
+        }))
+        .unwrap();
+        let typeform = w.protection("typeform");
+        assert!(typeform.signing_secret.is_some() && typeform.token.is_none());
+        assert!(w.protection("elementor").public);
+        for route in ["tally", "direct", "generic"] {
+            let p = w.protection(route);
+            assert_eq!(p.token.map(Token::expose), Some("everywhere"), "{route}");
+            assert!(!p.public && p.signing_secret.is_none());
+        }
+        let empty = Webhooks::from_secret(&json!({})).unwrap();
+        let nothing = empty.protection("direct");
+        assert!(nothing.token.is_none() && nothing.signing_secret.is_none() && !nothing.public);
+    }
+
+    #[test]
+    fn settings_that_verify_nothing_are_refused() {
+        let err = Webhooks::from_secret(&json!({
+            "webhook_token": 7,
+            "webhooks": {
+                "direct": {"signing_secret": "x"},
+                "jotform": {"token": "t", "public": true}
+            }
+        }))
+        .unwrap_err();
+        let fields: Vec<&str> = err.list().iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "webhook_token",
+                "webhooks.direct.signing_secret",
+                "webhooks.jotform.public"
+            ]
         );
     }
 

@@ -30,16 +30,22 @@ struct Answer {
     retry_after: Option<u64>,
 }
 
+/// Answers one HTTP request. A failed answer carries `request_id` (the Lambda request id), under
+/// which the function's log has what the caller is not told.
 pub async fn handle<A: Action>(
     app: &App<A>,
     request: HttpRequest,
     deadline: Option<Instant>,
+    request_id: &str,
 ) -> Value {
     let started = Instant::now();
-    let answer = match request.source.as_deref() {
+    let mut answer = match request.source.as_deref() {
         None => direct(app, &request, deadline, started).await,
         Some(name) => form(app, &request, name, deadline, started).await,
     };
+    if answer.status >= 400 {
+        answer.body["request_id"] = json!(request_id);
+    }
     shape(request.origin, &answer)
 }
 
@@ -50,31 +56,37 @@ async fn direct<A: Action>(
     deadline: Option<Instant>,
     started: Instant,
 ) -> Answer {
+    // As on form routes, the route's settings (its query) are part of a delivery's key.
+    let settings: Vec<(String, String)> = request
+        .query
+        .iter()
+        .filter(|(k, _)| !["token", "dry_run"].contains(&k.as_str()))
+        .cloned()
+        .collect();
+    let scope = crate::idempotency::scope_of(&settings);
     let payload = async {
         require_post(request)?;
         require_json(request)?;
         app.authenticate_direct(&request.headers, &request.query)
             .await?;
-        parse_json(&body_bytes(request)?)
+        // A caller names a delivery with an Idempotency-Key header (as Stripe's API does).
+        let key = idempotency_key(&request.headers)?;
+        Ok::<_, Failure>((parse_json(&body_bytes(request)?)?, key))
     };
-    // A direct caller names a delivery with an Idempotency-Key header (as Stripe's API does).
-    let key = request
-        .headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty());
-    let id = key.map(|value| DeliveryId {
-        kind: "idempotency-key",
-        value,
-    });
     let report = match payload.await {
-        Ok(payload) if dry_run(request) => {
+        Ok((payload, _)) if dry_run(request) => {
             let result = app.preview(&payload).await;
             log_preview::<A>(None, &result);
             return previewed::<A>(result, Map::new());
         }
-        Ok(payload) => app.deliver(&payload, deadline, id).await,
+        Ok((payload, key)) => {
+            let id = key.as_deref().map(|value| DeliveryId {
+                kind: "idempotency-key",
+                value,
+                scope: &scope,
+            });
+            app.deliver(&payload, deadline, id).await
+        }
         Err(failure) => Report::failed(failure),
     };
     log_outcome::<A>("http", None, None, &report, started);
@@ -177,6 +189,14 @@ fn per_submission<A: Action>(
         }
         let mut body = one.body;
         body["submission_id"] = json!(submission_id);
+        // Several provider answers in full could outgrow what Lambda may answer (6 MB): each
+        // is told by its status and the id of what it created.
+        if let Some(provider) = body.get_mut("provider") {
+            provider["body"] = match crate::provider::object_id(&provider["body"]) {
+                Some(id) => json!({"id": id}),
+                None => Value::Null,
+            };
+        }
         deliveries.push(body);
     }
     let mut body = json!({"ok": status == 200, "action": A::NAME, "deliveries": deliveries});
@@ -290,6 +310,27 @@ fn failed<A: Action>(failure: &Failure, about: Map<String, Value>) -> Answer {
         body,
         retry_after,
     }
+}
+
+/// The longest `Idempotency-Key` accepted: room for any UUID, hash or composed id.
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// The caller's `Idempotency-Key`, trimmed (none, or blank: the request identifies itself).
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Failure> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .map_err(|_| Failure::InvalidIdempotencyKey("must be printable ASCII".into()))?
+        .trim();
+    if key.len() > MAX_IDEMPOTENCY_KEY {
+        return Err(Failure::InvalidIdempotencyKey(format!(
+            "is {} characters long; the most accepted is {MAX_IDEMPOTENCY_KEY}",
+            key.len()
+        )));
+    }
+    Ok(Some(key.to_string()).filter(|k| !k.is_empty()))
 }
 
 /// A direct call's body is the provider's JSON request: a Content-Type that says otherwise is

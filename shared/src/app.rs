@@ -42,11 +42,13 @@ pub struct App<A: Action> {
 }
 
 /// What identifies a delivery for idempotency, when its source gives it an id: the kind of id
-/// (`idempotency-key`, a form source's name) and the id.
+/// (`idempotency-key`, a form source's name), the id, and the route's operator settings
+/// ([`idempotency::scope_of`], empty when it has none).
 #[derive(Debug, Clone, Copy)]
 pub struct DeliveryId<'a> {
     pub kind: &'a str,
     pub value: &'a str,
+    pub scope: &'a str,
 }
 
 /// What became of one payload, with the masked contact it was for (empty when the payload
@@ -209,13 +211,10 @@ impl<A: Action> App<A> {
             .instrument(tracing::info_span!("secret_read"))
             .await?;
         let call = A::provider_request(request, &lease.connection.connection)?;
+        let fingerprint = idempotency::request_hash(&call.url, &call.body);
         let key = match id {
-            Some(id) => idempotency::key(A::NAME, id.kind, id.value),
-            None => idempotency::key(
-                A::NAME,
-                "request",
-                &idempotency::request_hash(&call.url, &call.body),
-            ),
+            Some(id) => idempotency::key(A::NAME, id.kind, id.value, id.scope),
+            None => idempotency::key(A::NAME, "request", &fingerprint, ""),
         };
         let in_progress_until = match deadline {
             Some(deadline) => {
@@ -235,11 +234,15 @@ impl<A: Action> App<A> {
         match claim {
             Err(message) => return Err(Failure::IdempotencyUnavailable(message)),
             Ok(Claim::InProgress) => return Err(Failure::InProgress),
+            // The key names another request: say nothing of it.
+            Ok(Claim::Completed(stored)) if !stored.is_for(&fingerprint) => {
+                return Err(Failure::KeyReused);
+            }
             Ok(Claim::Completed(stored)) => {
                 return Ok(Delivered {
                     response: ProviderResponse {
                         status: stored.status,
-                        body: stored.body,
+                        body: stored.body(),
                         retry_after_seconds: None,
                     },
                     duplicate: true,
@@ -252,7 +255,8 @@ impl<A: Action> App<A> {
             Ok(delivered) => {
                 let stored = Stored {
                     status: delivered.response.status,
-                    body: delivered.response.body.clone(),
+                    provider_id: crate::provider::object_id(&delivered.response.body),
+                    fingerprint,
                 };
                 let expires_at =
                     idempotency::now_ms() / 1000 + self.settings.idempotency_ttl.as_secs();
@@ -360,8 +364,11 @@ impl<A: Action> App<A> {
 
     async fn dispatch(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
         let deadline = deadline_of(&event.context);
+        let request_id = event.context.request_id;
         match trigger::classify(event.payload) {
-            Ok(Trigger::Http(request)) => Ok(api_gateway::handle(self, request, deadline).await),
+            Ok(Trigger::Http(request)) => {
+                Ok(api_gateway::handle(self, request, deadline, &request_id).await)
+            }
             Ok(Trigger::Sqs(batch)) => {
                 let answer = sqs_batch::handle(self, batch, deadline).await?;
                 Ok(serde_json::to_value(answer)?)
@@ -473,7 +480,7 @@ pub fn deadline_of(context: &Context) -> Option<Instant> {
 
 /// What a function's `main` calls: logs, clients, then the Lambda runtime loop.
 pub async fn run<A: Action>() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    crate::logging::init();
     let app = Arc::new(App::<A>::from_env().await?);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: LambdaEvent<Value>| {

@@ -21,6 +21,23 @@ pub enum Failure {
     /// The body is larger than Ponte accepts (see [`crate::api_gateway::MAX_BODY_BYTES`]).
     #[error("the body is {0} bytes; the most Ponte accepts is {max}", max = crate::api_gateway::MAX_BODY_BYTES)]
     TooLarge(usize),
+    /// One webhook carrying more submissions than a request may deliver.
+    #[error("the body carries {count} submissions; the most one request may deliver is {max}")]
+    TooManySubmissions { count: usize, max: usize },
+    /// An `Idempotency-Key` that cannot be one (too long, not printable).
+    #[error("the Idempotency-Key header {0}")]
+    InvalidIdempotencyKey(String),
+    /// A key that already names another request: nothing of that request is told.
+    #[error(
+        "this idempotency key was used for a different request; use a new key for a new request"
+    )]
+    KeyReused,
+    /// A signed delivery older than the deliveries Ponte remembers: a replay, or a builder
+    /// retrying for longer than Ponte could tell it from a duplicate.
+    #[error(
+        "this delivery was submitted {age_days} days ago; deliveries older than {max_days} days are refused"
+    )]
+    Stale { age_days: u64, max_days: u64 },
     /// A direct call whose body says it is not JSON.
     #[error("the Content-Type is {0:?}: send the provider's request as application/json")]
     UnsupportedMediaType(String),
@@ -74,6 +91,10 @@ impl Failure {
             Failure::MethodNotAllowed(_) => "method_not_allowed",
             Failure::Unauthorized(_) => "unauthorized",
             Failure::TooLarge(_) => "too_large",
+            Failure::TooManySubmissions { .. } => "too_many_submissions",
+            Failure::InvalidIdempotencyKey(_) => "invalid_idempotency_key",
+            Failure::KeyReused => "idempotency_key_reused",
+            Failure::Stale { .. } => "stale_delivery",
             Failure::UnsupportedMediaType(_) => "unsupported_media_type",
             Failure::InProgress => "in_progress",
             Failure::IdempotencyUnavailable(_) => "idempotency_unavailable",
@@ -95,7 +116,9 @@ impl Failure {
             Failure::InvalidJson(_) | Failure::InvalidBody(_) | Failure::Invalid(_) => 400,
             Failure::MethodNotAllowed(_) => 405,
             Failure::Unauthorized(_) => 401,
-            Failure::TooLarge(_) => 413,
+            Failure::TooLarge(_) | Failure::TooManySubmissions { .. } => 413,
+            Failure::InvalidIdempotencyKey(_) | Failure::Stale { .. } => 400,
+            Failure::KeyReused => 409,
             Failure::UnsupportedMediaType(_) => 415,
             Failure::InProgress => 409,
             Failure::IdempotencyUnavailable(_) => 503,
@@ -132,6 +155,10 @@ impl Failure {
             | Failure::InvalidBody(_)
             | Failure::Invalid(_)
             | Failure::TooLarge(_)
+            | Failure::TooManySubmissions { .. }
+            | Failure::InvalidIdempotencyKey(_)
+            | Failure::KeyReused
+            | Failure::Stale { .. }
             | Failure::UnsupportedMediaType(_)
             | Failure::UnknownSource(_) => true,
             Failure::ProviderRejected { status, .. } => !matches!(status, 401 | 403),
@@ -148,9 +175,28 @@ impl Failure {
         }
     }
 
+    /// What a caller is told. Failures of Ponte's own setup (the secret, its store, the
+    /// idempotency table) are told by kind only: their messages name ARNs, accounts and tables,
+    /// which belong in the log (under the request id the answer carries), not in the answer to
+    /// whoever called.
+    pub fn public_message(&self) -> String {
+        match self {
+            Failure::Configuration(_) => {
+                "the function is not configured correctly; its log has the details".into()
+            }
+            Failure::SecretUnavailable(_) => {
+                "the connection secret could not be read; try again later".into()
+            }
+            Failure::IdempotencyUnavailable(_) => {
+                "the idempotency store is unavailable; try again later".into()
+            }
+            other => other.to_string(),
+        }
+    }
+
     /// `{"kind", "message", "fields"?}` for the JSON answer.
     pub fn to_json(&self) -> Value {
-        let mut error = json!({ "kind": self.kind(), "message": self.to_string() });
+        let mut error = json!({ "kind": self.kind(), "message": self.public_message() });
         if let Failure::Invalid(problems) = self {
             error["fields"] = json!(problems.list());
             if problems.more() > 0 {
@@ -209,6 +255,25 @@ mod tests {
         assert_eq!(rejected.http_status(), 422);
         assert!(!rejected.is_transient());
         assert_eq!(rejected.provider_json().unwrap()["status"], 404);
+    }
+
+    #[test]
+    fn callers_are_not_told_where_the_setup_lives() {
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ponte/x-AbCdEf";
+        for failure in [
+            Failure::Configuration(format!("the secret {arn} does not exist")),
+            Failure::SecretUnavailable(format!("{arn}: throttled")),
+            Failure::IdempotencyUnavailable("table ponte-Idempotency-1X: timeout".into()),
+        ] {
+            let json = failure.to_json().to_string();
+            assert!(
+                !json.contains("123456789012") && !json.contains("ponte-Idempotency"),
+                "{json}"
+            );
+            assert!(
+                failure.to_string().contains("arn:aws") || failure.to_string().contains("table")
+            );
+        }
     }
 
     #[test]

@@ -6,9 +6,12 @@ use crate::action::Action;
 use crate::app::{App, DeliveryId, Preview, Report};
 use crate::authenticity::{self, Verdict};
 use crate::failure::Failure;
-use crate::forms::{self, Inbound, Source};
+use crate::forms::{self, Inbound, Source, Submission};
+use crate::idempotency;
 use crate::mapping::{Context, Mapping};
+use aws_smithy_types::date_time::{DateTime, Format};
 use lambda_http::http::HeaderMap;
+use std::time::Duration;
 use std::time::Instant;
 
 /// A form webhook as the HTTP trigger received it.
@@ -75,6 +78,20 @@ impl<A: Action> App<A> {
             Inbound::Test(reason) => return Ok(FormOutcome::Test(reason)),
             Inbound::Submissions(submissions) => submissions,
         };
+        let max = self.settings.max_submissions_per_request;
+        if submissions.len() > max {
+            return Err(Failure::TooManySubmissions {
+                count: submissions.len(),
+                max,
+            });
+        }
+        if verdict == Verdict::Verified && source.signature_header().is_some() {
+            // A signature proves who sent a body, not when: one older than the deliveries
+            // Ponte remembers could be a captured request played again.
+            for submission in &submissions {
+                refuse_stale(submission, self.settings.idempotency_ttl)?;
+            }
+        }
         let webhooks = &setup.connection.webhooks;
         let named = request.query.iter().find(|(k, _)| k == "mapping");
         let mapping = match (named, webhooks.mapping_for(source)) {
@@ -99,6 +116,13 @@ impl<A: Action> App<A> {
             .filter(|(k, _)| !RESERVED_QUERY.contains(&k.as_str()))
             .cloned()
             .collect();
+        // The route's operator settings are part of each delivery's key: the same submission
+        // sent to `?inbox_id=3` and to `?inbox_id=5` is two deliveries.
+        let mut settings = query.clone();
+        if let Some((_, name)) = named {
+            settings.push(("mapping".into(), name.clone()));
+        }
+        let scope = idempotency::scope_of(&settings);
         // Answer within the builder's own patience, when it has little.
         let deadline = match (source.answer_within(), deadline) {
             (Some(within), Some(deadline)) => Some(deadline.min(Instant::now() + within)),
@@ -134,6 +158,7 @@ impl<A: Action> App<A> {
                     let id = submission.id.as_deref().map(|value| DeliveryId {
                         kind: source.name(),
                         value,
+                        scope: &scope,
                     });
                     self.deliver(&payload, deadline, id).await
                 }
@@ -161,6 +186,30 @@ impl<A: Action> App<A> {
         }
         Ok(())
     }
+}
+
+/// Refuses a submission stamped longer ago than `remembered`; one without a readable time
+/// passes (the signature still stands).
+fn refuse_stale(submission: &Submission, remembered: Duration) -> Result<(), Failure> {
+    let Some(at) = submission.submitted_at.as_deref().and_then(epoch_seconds) else {
+        return Ok(());
+    };
+    let now = idempotency::now_ms() / 1000;
+    let age = now.saturating_sub(at);
+    if age > remembered.as_secs() {
+        return Err(Failure::Stale {
+            age_days: age / 86_400,
+            max_days: remembered.as_secs() / 86_400,
+        });
+    }
+    Ok(())
+}
+
+/// Seconds since the epoch of an RFC 3339 time (`2026-11-21T12:00:00Z`,
+/// `2026-11-21T09:00:00.000-03:00`).
+fn epoch_seconds(text: &str) -> Option<u64> {
+    let at = DateTime::from_str(text.trim(), Format::DateTime).ok()?;
+    u64::try_from(at.secs()).ok()
 }
 
 /// A public route is the operator's choice, said again on every request so that it is seen.

@@ -3,7 +3,7 @@
 //! The scheme is the one Powertools for AWS Lambda uses. A claim writes the key as *in
 //! progress* until the invocation's deadline, with a conditional write that fails if the key is
 //! already taken; a success makes it *completed*, with the provider's answer, until it expires
-//! (`IDEMPOTENCY_TTL_SECONDS`, one hour by default); a failure releases it so that a retry can
+//! (`IDEMPOTENCY_TTL_SECONDS`, seven days by default); a failure releases it so that a retry can
 //! go through. A duplicate of a completed delivery gets the stored answer without a provider
 //! call; a duplicate that arrives while the first is still in progress is told to come back later
 //! (HTTP 409, or left for SQS to retry); an in-progress key left by a crashed invocation frees
@@ -12,7 +12,14 @@
 //! Keys: the source's own id for the delivery (`Idempotency-Key` header of a direct call,
 //! Typeform `event_id`, Tally `eventId`, JotForm `submissionID`, RD Station contact uuid and
 //! time, Google Forms `responseId`), otherwise a SHA-256 of the provider request itself (URL and
-//! body), which catches SQS redeliveries and repeated publishes alike.
+//! body), which catches SQS redeliveries and repeated publishes alike. A key also covers the
+//! route's operator settings (the webhook URL's query), so one submission posted to two URLs
+//! with different settings is two deliveries.
+//!
+//! A key is bound to what it protects: the completed record keeps a fingerprint of the provider
+//! request, and the same key with a different request is refused (HTTP 409) without a word of
+//! the first answer. Otherwise whoever guessed a key first could block the real delivery and
+//! read back the answer to it.
 
 use crate::aws::{LazyClient, SdkSource};
 use futures::future::BoxFuture;
@@ -33,11 +40,33 @@ pub enum Claim {
     InProgress,
 }
 
-/// The provider's answer kept with a completed key.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+/// What is kept with a completed key: enough to answer a duplicate, nothing about the contact.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Stored {
+    /// The provider's HTTP status.
     pub status: u16,
-    pub body: Value,
+    /// The id of what the provider created (ticket number, chat id, message id), when it said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
+    /// [`request_hash`] of the provider request the key was completed for.
+    #[serde(default)]
+    pub fingerprint: String,
+}
+
+impl Stored {
+    /// True when `fingerprint` is the request this key was completed for. Records written
+    /// before fingerprints were kept have none, and match any request.
+    pub fn is_for(&self, fingerprint: &str) -> bool {
+        self.fingerprint.is_empty() || self.fingerprint == fingerprint
+    }
+
+    /// The answer a duplicate gets in place of the provider's body.
+    pub fn body(&self) -> Value {
+        match &self.provider_id {
+            Some(id) => serde_json::json!({ "id": id }),
+            None => Value::Null,
+        }
+    }
 }
 
 /// Where claims are kept.
@@ -68,22 +97,55 @@ pub fn now_ms() -> u64 {
         .unwrap_or_default()
 }
 
-/// The key of a delivery: `<function>#<what it is>`.
-pub fn key(function: &str, kind: &str, value: &str) -> String {
-    format!("{function}#{kind}:{value}")
+/// Ids longer than this are hashed into the key, so that a key stays far below DynamoDB's
+/// limit whatever a body carries.
+const MAX_ID_IN_KEY: usize = 128;
+
+/// The key of a delivery: `<function>#<what it is>`, then `@<settings hash>` when the route
+/// has operator settings (`scope`, see [`scope_of`]).
+pub fn key(function: &str, kind: &str, value: &str, scope: &str) -> String {
+    let value = if value.len() > MAX_ID_IN_KEY {
+        std::borrow::Cow::Owned(format!("sha256-{}", hex_sha256(&[value.as_bytes()])))
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    };
+    if scope.is_empty() {
+        format!("{function}#{kind}:{value}")
+    } else {
+        format!("{function}#{kind}:{value}@{scope}")
+    }
 }
 
-/// The key for a delivery without an id of its own: a hash of what would be sent.
-pub fn request_hash(url: &str, body: &Value) -> String {
+/// A short hash of a route's operator settings (name and value pairs, in any order); empty
+/// when there are none, so keys of routes without settings stay as they were.
+pub fn scope_of(settings: &[(String, String)]) -> String {
+    if settings.is_empty() {
+        return String::new();
+    }
+    let mut sorted: Vec<&(String, String)> = settings.iter().collect();
+    sorted.sort();
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(sorted.len() * 4);
+    for (name, value) in sorted {
+        parts.extend([name.as_bytes(), b"=", value.as_bytes(), b"\n"]);
+    }
+    hex_sha256(&parts)[..16].to_string()
+}
+
+fn hex_sha256(parts: &[&[u8]]) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(url.as_bytes());
-    hasher.update(b"\n");
-    hasher.update(body.to_string().as_bytes());
+    for part in parts {
+        hasher.update(part);
+    }
     hasher
         .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// The key for a delivery without an id of its own: a hash of what would be sent.
+pub fn request_hash(url: &str, body: &Value) -> String {
+    hex_sha256(&[url.as_bytes(), b"\n", body.to_string().as_bytes()])
 }
 
 #[derive(Debug, Clone)]
@@ -229,7 +291,7 @@ mod dynamo {
                     .and_then(|d| serde_json::from_str(d).ok())
                     .unwrap_or(Stored {
                         status: 200,
-                        body: Value::Null,
+                        ..Stored::default()
                     });
                 Claim::Completed(stored)
             }
@@ -362,7 +424,8 @@ mod tests {
     fn stored() -> Stored {
         Stored {
             status: 200,
-            body: json!({"id": 7}),
+            provider_id: Some("7".into()),
+            fingerprint: "f1".into(),
         }
     }
 
@@ -417,9 +480,42 @@ mod tests {
         assert_eq!(a, request_hash("https://x/a", &json!({"a": 1})));
         assert_ne!(a, request_hash("https://x/b", &json!({"a": 1})));
         assert_ne!(a, request_hash("https://x/a", &json!({"a": 2})));
+    }
+
+    #[test]
+    fn keys_cover_settings_and_stay_short() {
         assert_eq!(
-            key("wegly-create-chat", "typeform", "ev1"),
+            key("wegly-create-chat", "typeform", "ev1", ""),
             "wegly-create-chat#typeform:ev1"
+        );
+        let three = scope_of(&[("inbox_id".into(), "3".into())]);
+        let five = scope_of(&[("inbox_id".into(), "5".into())]);
+        assert_ne!(three, five);
+        assert_eq!(
+            scope_of(&[("a".into(), "1".into()), ("b".into(), "2".into())]),
+            scope_of(&[("b".into(), "2".into()), ("a".into(), "1".into())]),
+            "the order of the query does not matter"
+        );
+        assert_ne!(
+            key("f", "typeform", "ev1", &three),
+            key("f", "typeform", "ev1", &five)
+        );
+        let long = key("f", "generic", &"x".repeat(5000), &three);
+        assert!(long.len() < 120, "{long}");
+    }
+
+    #[test]
+    fn stored_answers_keep_no_contact_and_know_their_request() {
+        let s = stored();
+        assert_eq!(s.body(), json!({"id": "7"}));
+        assert!(s.is_for("f1") && !s.is_for("f2"));
+        let old: Stored =
+            serde_json::from_str(r#"{"status": 200, "body": {"email": "a@b.c"}}"#).unwrap();
+        assert!(old.is_for("anything") && old.body().is_null());
+        let written = serde_json::to_string(&s).unwrap();
+        assert_eq!(
+            written,
+            r#"{"status":200,"provider_id":"7","fingerprint":"f1"}"#
         );
     }
 }

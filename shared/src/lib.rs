@@ -20,6 +20,7 @@ pub mod failure;
 pub mod form_webhook;
 pub mod forms;
 pub mod idempotency;
+pub mod logging;
 pub mod mapping;
 pub mod mask;
 pub mod metrics;

@@ -15,9 +15,12 @@
 //! - `{{x ?? text}}` falls back to `text`.
 //!
 //! `x` is found, in this order, as: a special value (`all_fields`, `submission_id`, `source`,
-//! `form_name`, `submitted_at`); a field's key or alias; a hidden field; a query parameter of the
-//! webhook URL; a field's label (ignoring case, accents and punctuation); and last a role —
-//! `name`, `email`, `phone`, `message` or their Portuguese names find the field that plays it.
+//! `form_name`, `submitted_at`); a query parameter of the webhook URL (the operator's settings
+//! win over anything a submission carries); a field's key or alias; a hidden field; a field's
+//! label (ignoring case, accents and punctuation); and last a role — `name`, `email`, `phone`,
+//! `message` or their Portuguese names find the field that plays it. Operator settings
+//! ([`SETTINGS`]: `inbox_id`, `template_name`…) are looked up by their exact name only, never by
+//! a label or a role, so that a question that happens to be called "Template name" fills nothing.
 
 use crate::forms::{Field, Submission, normalize_name};
 use crate::validate::Problems;
@@ -210,6 +213,19 @@ fn render_text(text: &str, path: &str, context: &Context<'_>, problems: &mut Pro
     out
 }
 
+/// Placeholder names that stand for the operator's settings: ids and names of provider objects.
+pub const SETTINGS: &[&str] = &[
+    "inbox_id",
+    "channel_id",
+    "account_id",
+    "template_name",
+    "template_language",
+    "whatsapp_phone_id",
+    "queue_id",
+    "tag_id",
+    "user_id",
+];
+
 /// The text for placeholder `name`, or `None` when the submission has no answer for it.
 pub fn lookup(name: &str, context: &Context<'_>) -> Option<String> {
     let s = context.submission;
@@ -225,6 +241,9 @@ pub fn lookup(name: &str, context: &Context<'_>) -> Option<String> {
     if let Some(value) = special {
         return Some(value).filter(|v| !v.is_empty());
     }
+    if let Some((_, value)) = context.query.iter().find(|(k, _)| k == name) {
+        return Some(value.clone()).filter(|v| !v.is_empty());
+    }
     if let Some(field) = s
         .fields
         .iter()
@@ -235,8 +254,8 @@ pub fn lookup(name: &str, context: &Context<'_>) -> Option<String> {
     if let Some((_, value)) = s.hidden.iter().find(|(k, _)| k == name) {
         return Some(value.clone());
     }
-    if let Some((_, value)) = context.query.iter().find(|(k, _)| k == name) {
-        return Some(value.clone()).filter(|v| !v.is_empty());
+    if SETTINGS.contains(&name) {
+        return None;
     }
     let wanted = normalize_name(name);
     if let Some(field) = s.fields.iter().find(|f| normalize_name(&f.label) == wanted) {
@@ -383,6 +402,33 @@ mod tests {
                 "message": {"content": "Maria Souza (Loja da Maria) via google: Quero um orçamento", "message_type": "incoming"},
                 "custom_attributes": {"form": "Contato", "id": "evt-1", "n": 1}
             })
+        );
+    }
+
+    #[test]
+    fn the_operators_query_settings_win_over_submitted_fields() {
+        let mut s = submission();
+        s.field("inbox_id", "inbox_id", "", Answer::text("99"));
+        s.hidden_field("template_name", "golpe");
+        s.field("q7", "Template name", "", Answer::text("outro"));
+        s.field("q8", "Channel id", "", Answer::text("66"));
+        let query = [
+            ("inbox_id".to_string(), "3".to_string()),
+            ("template_name".to_string(), "boas_vindas".to_string()),
+        ];
+        let mapping = Mapping::parse(
+            &json!({"i": "{{inbox_id}}", "t": "{{template_name}}", "c": "{{channel_id?}}"}),
+            "mapping",
+        )
+        .unwrap();
+        let context = Context {
+            submission: &s,
+            query: &query,
+        };
+        assert_eq!(
+            mapping.render(&context).unwrap(),
+            json!({"i": "3", "t": "boas_vindas"}),
+            "the query wins, and a question labelled \"Channel id\" is no setting"
         );
     }
 

@@ -134,6 +134,9 @@ impl ProviderClient {
                 crate::tls::install_crypto();
                 reqwest::Client::builder()
                     .connect_timeout(self.connect_timeout)
+                    // A redirect would carry the token (in a header of the provider's own
+                    // name) wherever the answer points: none is followed.
+                    .redirect(reqwest::redirect::Policy::none())
                     .user_agent(concat!("ponte/", env!("CARGO_PKG_VERSION")))
                     .build()
                     .map_err(|e| format!("cannot build the HTTP client: {e}"))
@@ -181,8 +184,7 @@ impl ProviderClient {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        let bytes = response
-            .bytes()
+        let bytes = read_bounded(response, MAX_ANSWER_BYTES)
             .await
             .map_err(|e| transport_failure(e, timeout))?;
         Ok(ProviderResponse {
@@ -191,6 +193,28 @@ impl ProviderClient {
             retry_after_seconds,
         })
     }
+}
+
+/// The most of a provider's answer that is read: far above any answer the providers document,
+/// far below what would strain a 128 MB function or Lambda's 6 MB answer.
+pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
+/// Reads the answer's body up to `max` bytes; the rest is never read (the connection is
+/// dropped rather than drained).
+async fn read_bounded(
+    mut response: reqwest::Response,
+    max: usize,
+) -> Result<Vec<u8>, reqwest::Error> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = max - bytes.len();
+        if chunk.len() >= room {
+            bytes.extend_from_slice(&chunk[..room]);
+            break;
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
 fn parse_body(bytes: &[u8]) -> Value {

@@ -5,6 +5,10 @@ use crate::phone::PhoneRegion;
 use crate::retry::RetryPolicy;
 use std::time::Duration;
 
+/// Seven days: longer than any form builder retries, so a replayed signed delivery is either
+/// remembered or refused as too old.
+pub const DEFAULT_IDEMPOTENCY_TTL_SECONDS: u64 = 7 * 24 * 3600;
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// `SECRET_ID`: name or ARN of the connection secret.
@@ -25,8 +29,13 @@ pub struct Settings {
     /// `IDEMPOTENCY_TABLE`: the DynamoDB table of delivery claims; unset, claims are kept in
     /// the container's memory.
     pub idempotency_table: Option<String>,
-    /// `IDEMPOTENCY_TTL_SECONDS` (3600): how long a completed delivery is remembered.
+    /// `IDEMPOTENCY_TTL_SECONDS` (604800, 7 days): how long a completed delivery is
+    /// remembered. A signed form delivery submitted longer ago than this is refused at the
+    /// HTTP edge, as it could no longer be told from a duplicate.
     pub idempotency_ttl: Duration,
+    /// `MAX_SUBMISSIONS_PER_REQUEST` (100): the most submissions one webhook body may deliver
+    /// (RD Station's legacy `leads` carries several); more is a 413 and nothing is sent.
+    pub max_submissions_per_request: usize,
     /// `DEAD_LETTER_QUEUE_URL`: where SQS records that can never succeed go at once.
     pub dead_letter_queue_url: Option<String>,
 }
@@ -42,7 +51,8 @@ impl Default for Settings {
             request_timeout: Duration::from_millis(10_000),
             retry: RetryPolicy::default(),
             idempotency_table: None,
-            idempotency_ttl: Duration::from_secs(3600),
+            idempotency_ttl: Duration::from_secs(DEFAULT_IDEMPOTENCY_TTL_SECONDS),
+            max_submissions_per_request: 100,
             dead_letter_queue_url: None,
         }
     }
@@ -91,7 +101,12 @@ impl Settings {
                 ..RetryPolicy::default()
             },
             idempotency_table: get("IDEMPOTENCY_TABLE"),
-            idempotency_ttl: Duration::from_secs(number("IDEMPOTENCY_TTL_SECONDS", 3600)?),
+            idempotency_ttl: Duration::from_secs(number(
+                "IDEMPOTENCY_TTL_SECONDS",
+                DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+            )?),
+            max_submissions_per_request: number("MAX_SUBMISSIONS_PER_REQUEST", 100)?.max(1)
+                as usize,
             dead_letter_queue_url: get("DEAD_LETTER_QUEUE_URL"),
         })
     }
@@ -116,6 +131,8 @@ mod tests {
         assert_eq!(s.secret_id, None);
         assert_eq!(s.secret_max_age, Duration::from_secs(300));
         assert_eq!(s.phone_region.code(), "BR");
+        assert_eq!(s.idempotency_ttl, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(s.max_submissions_per_request, 100);
     }
 
     #[test]

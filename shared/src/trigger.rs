@@ -33,9 +33,11 @@ pub struct HttpRequest {
 }
 
 fn query_pairs(query: &aws_lambda_events::query_map::QueryMap) -> Vec<(String, String)> {
+    // The first value of each name, through a set: linear however long the query.
+    let mut seen = std::collections::HashSet::new();
     let mut pairs: Vec<(String, String)> = Vec::new();
     for (key, value) in query.iter() {
-        if !pairs.iter().any(|(k, _)| k == key) {
+        if seen.insert(key) {
             pairs.push((key.to_string(), value.to_string()));
         }
     }

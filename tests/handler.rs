@@ -407,23 +407,28 @@ async fn configuration_problems_are_explained_and_nothing_is_sent() {
     expect_nothing(&server).await;
     let body = ticket("a@example.com").to_string();
 
+    // Callers are told the kind and the request id; the log line says what to fix.
+    let payload = ticket("a@example.com");
     let unset: App<CloudChatCreateConversation> = app(None).await;
-    assert_failure(
+    assert_configuration_told_by_kind(
         &http_answer(&invoke(&unset, rest_v1(&body)).await),
-        500,
-        "configuration",
-        "SECRET_ID is not set",
+        "SECRET_ID",
+    );
+    assert!(
+        logged_failure(&unset, &payload)
+            .await
+            .contains("SECRET_ID is not set")
     );
 
     let missing: App<CloudChatCreateConversation> = app(Some("ponte-test/does-not-exist")).await;
-    let (status, json) = http_answer(&invoke(&missing, rest_v1(&body)).await);
-    assert_eq!(status, 500);
+    assert_configuration_told_by_kind(
+        &http_answer(&invoke(&missing, rest_v1(&body)).await),
+        "ponte-test/does-not-exist",
+    );
     assert!(
-        json["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("does not exist"),
-        "{json}"
+        logged_failure(&missing, &payload)
+            .await
+            .contains("does not exist")
     );
 
     let name = unique_name("malformed");
@@ -433,14 +438,14 @@ async fn configuration_problems_are_explained_and_nothing_is_sent() {
     )
     .await;
     let malformed: App<CloudChatCreateConversation> = app(Some(&name)).await;
-    let (status, json) = http_answer(&invoke(&malformed, rest_v1(&body)).await);
-    assert_eq!(status, 500);
+    assert_configuration_told_by_kind(
+        &http_answer(&invoke(&malformed, rest_v1(&body)).await),
+        &name,
+    );
     assert!(
-        json["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("account_id: is required"),
-        "{json}"
+        logged_failure(&malformed, &payload)
+            .await
+            .contains("account_id: is required")
     );
 
     let answer = invoke(&malformed, sqs(&[("m1", &body)])).await;

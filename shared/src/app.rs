@@ -255,7 +255,7 @@ impl<A: Action> App<A> {
             Ok(delivered) => {
                 let stored = Stored {
                     status: delivered.response.status,
-                    provider_id: crate::provider::object_id(&delivered.response.body),
+                    ids: Stored::ids_of(&delivered.response.body),
                     fingerprint,
                 };
                 let expires_at =

@@ -60,6 +60,11 @@ pub enum Failure {
     /// The function is set up wrongly (no SECRET_ID, secret missing, malformed or denied).
     #[error("configuration error: {0}")]
     Configuration(String),
+    /// The webhook URL asks for a mapping the connection secret does not have. Told to the
+    /// caller, who has proved who they are by then; a 500, so that builders that retry deliver
+    /// once the secret is fixed.
+    #[error("configuration error: {0}")]
+    UnknownMapping(String),
     /// Secrets Manager could not be reached or failed; trying again later may work.
     #[error("the connection secret could not be read: {0}")]
     SecretUnavailable(String),
@@ -99,7 +104,7 @@ impl Failure {
             Failure::InProgress => "in_progress",
             Failure::IdempotencyUnavailable(_) => "idempotency_unavailable",
             Failure::UnknownSource(_) => "unknown_source",
-            Failure::Configuration(_) => "configuration",
+            Failure::Configuration(_) | Failure::UnknownMapping(_) => "configuration",
             Failure::SecretUnavailable(_) => "secret_unavailable",
             Failure::ProviderRejected { .. } => "provider_rejected",
             Failure::ProviderUnavailable {
@@ -123,7 +128,7 @@ impl Failure {
             Failure::InProgress => 409,
             Failure::IdempotencyUnavailable(_) => 503,
             Failure::UnknownSource(_) => 404,
-            Failure::Configuration(_) => 500,
+            Failure::Configuration(_) | Failure::UnknownMapping(_) => 500,
             Failure::SecretUnavailable(_) => 503,
             Failure::ProviderRejected { .. } => 422,
             Failure::ProviderUnavailable {

@@ -89,7 +89,7 @@ impl<A: Action> App<A> {
             // A signature proves who sent a body, not when: one older than the deliveries
             // Ponte remembers could be a captured request played again.
             for submission in &submissions {
-                refuse_stale(submission, self.settings.idempotency_ttl)?;
+                refuse_stale(submission, self.settings.signed_delivery_max_age)?;
             }
         }
         let webhooks = &setup.connection.webhooks;
@@ -99,7 +99,7 @@ impl<A: Action> App<A> {
             // that is not there is the secret's to fix, so the builder's retry can succeed.
             (Some((_, name)), _) => webhooks
                 .named_mapping(name)
-                .map_err(Failure::Configuration)?,
+                .map_err(Failure::UnknownMapping)?,
             (None, Some(mapping)) => mapping,
             (None, None) => self
                 .default_mapping

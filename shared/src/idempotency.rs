@@ -45,27 +45,45 @@ pub enum Claim {
 pub struct Stored {
     /// The provider's HTTP status.
     pub status: u16,
-    /// The id of what the provider created (ticket number, chat id, message id), when it said.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider_id: Option<String>,
+    /// The ids in the provider's answer ([`Stored::ids_of`]), as it wrote them.
+    #[serde(default)]
+    pub ids: Value,
     /// [`request_hash`] of the provider request the key was completed for.
     #[serde(default)]
     pub fingerprint: String,
 }
 
+/// Keys of a provider answer that name what it created (ticket number, chat id, message id).
+const ID_KEYS: &[&str] = &["id", "messageId", "ticketId", "chat_id", "conversation_id"];
+
 impl Stored {
+    /// The ids of a provider's answer, as an object; `null` when it named none.
+    pub fn ids_of(body: &Value) -> Value {
+        let ids: serde_json::Map<String, Value> = ID_KEYS
+            .iter()
+            .filter_map(|key| match body.get(*key) {
+                Some(v @ (Value::String(_) | Value::Number(_))) => {
+                    Some((key.to_string(), v.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        if ids.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(ids)
+        }
+    }
+
     /// True when `fingerprint` is the request this key was completed for. Records written
     /// before fingerprints were kept have none, and match any request.
     pub fn is_for(&self, fingerprint: &str) -> bool {
         self.fingerprint.is_empty() || self.fingerprint == fingerprint
     }
 
-    /// The answer a duplicate gets in place of the provider's body.
+    /// The answer a duplicate gets in place of the provider's body: its ids.
     pub fn body(&self) -> Value {
-        match &self.provider_id {
-            Some(id) => serde_json::json!({ "id": id }),
-            None => Value::Null,
-        }
+        self.ids.clone()
     }
 }
 
@@ -424,7 +442,7 @@ mod tests {
     fn stored() -> Stored {
         Stored {
             status: 200,
-            provider_id: Some("7".into()),
+            ids: Stored::ids_of(&json!({"id": 7, "contact": {"email": "a@b.c"}})),
             fingerprint: "f1".into(),
         }
     }
@@ -507,7 +525,7 @@ mod tests {
     #[test]
     fn stored_answers_keep_no_contact_and_know_their_request() {
         let s = stored();
-        assert_eq!(s.body(), json!({"id": "7"}));
+        assert_eq!(s.body(), json!({"id": 7}));
         assert!(s.is_for("f1") && !s.is_for("f2"));
         let old: Stored =
             serde_json::from_str(r#"{"status": 200, "body": {"email": "a@b.c"}}"#).unwrap();
@@ -515,7 +533,7 @@ mod tests {
         let written = serde_json::to_string(&s).unwrap();
         assert_eq!(
             written,
-            r#"{"status":200,"provider_id":"7","fingerprint":"f1"}"#
+            r#"{"status":200,"ids":{"id":7},"fingerprint":"f1"}"#
         );
     }
 }

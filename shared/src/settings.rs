@@ -30,9 +30,12 @@ pub struct Settings {
     /// the container's memory.
     pub idempotency_table: Option<String>,
     /// `IDEMPOTENCY_TTL_SECONDS` (604800, 7 days): how long a completed delivery is
-    /// remembered. A signed form delivery submitted longer ago than this is refused at the
-    /// HTTP edge, as it could no longer be told from a duplicate.
+    /// remembered. Keep it at least `SIGNED_DELIVERY_MAX_AGE_SECONDS`.
     pub idempotency_ttl: Duration,
+    /// `SIGNED_DELIVERY_MAX_AGE_SECONDS` (604800, 7 days): a signed form delivery submitted
+    /// longer ago is refused at the HTTP edge: past the idempotency TTL it could no longer be
+    /// told from a captured request played again.
+    pub signed_delivery_max_age: Duration,
     /// `MAX_SUBMISSIONS_PER_REQUEST` (100): the most submissions one webhook body may deliver
     /// (RD Station's legacy `leads` carries several); more is a 413 and nothing is sent.
     pub max_submissions_per_request: usize,
@@ -52,6 +55,7 @@ impl Default for Settings {
             retry: RetryPolicy::default(),
             idempotency_table: None,
             idempotency_ttl: Duration::from_secs(DEFAULT_IDEMPOTENCY_TTL_SECONDS),
+            signed_delivery_max_age: Duration::from_secs(DEFAULT_IDEMPOTENCY_TTL_SECONDS),
             max_submissions_per_request: 100,
             dead_letter_queue_url: None,
         }
@@ -103,6 +107,10 @@ impl Settings {
             idempotency_table: get("IDEMPOTENCY_TABLE"),
             idempotency_ttl: Duration::from_secs(number(
                 "IDEMPOTENCY_TTL_SECONDS",
+                DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+            )?),
+            signed_delivery_max_age: Duration::from_secs(number(
+                "SIGNED_DELIVERY_MAX_AGE_SECONDS",
                 DEFAULT_IDEMPOTENCY_TTL_SECONDS,
             )?),
             max_submissions_per_request: number("MAX_SUBMISSIONS_PER_REQUEST", 100)?.max(1)

@@ -35,12 +35,34 @@ pub fn unique_name(prefix: &str) -> String {
     )
 }
 
+/// The `webhook_token` every test secret carries (as a deployed stack's secret carries its
+/// generated one), and that the direct-call events below present.
+pub const TEST_TOKEN: &str = "test-webhook-token";
+
+/// `value` with [`TEST_TOKEN`] as its `webhook_token`, unless it sets one (`null` to go without).
+fn with_test_token(value: &Value) -> Value {
+    let mut value = value.clone();
+    if let Some(map) = value.as_object_mut() {
+        match map.get("webhook_token") {
+            None => {
+                map.insert("webhook_token".into(), json!(TEST_TOKEN));
+            }
+            Some(Value::Null) => {
+                map.remove("webhook_token");
+            }
+            Some(_) => {}
+        }
+    }
+    value
+}
+
+/// Creates secret `name` holding `value` and, unless it says otherwise, [`TEST_TOKEN`].
 pub async fn create_secret(name: &str, value: &Value) {
     secrets_client()
         .await
         .create_secret()
         .name(name)
-        .secret_string(value.to_string())
+        .secret_string(with_test_token(value).to_string())
         .send()
         .await
         .expect("create secret in moto");
@@ -51,7 +73,7 @@ pub async fn rotate_secret(name: &str, value: &Value) {
         .await
         .put_secret_value()
         .secret_id(name)
-        .secret_string(value.to_string())
+        .secret_string(with_test_token(value).to_string())
         .send()
         .await
         .expect("put secret value in moto");
@@ -64,6 +86,9 @@ pub async fn app<A: Action>(secret_id: Option<&str>) -> App<A> {
     let settings = Settings {
         secret_id: secret_id.map(str::to_string),
         idempotency_ttl: std::time::Duration::ZERO,
+        // The recorded form bodies were submitted long ago; tests/forms.rs tests the age limit
+        // with the default settings.
+        signed_delivery_max_age: std::time::Duration::from_secs(100 * 365 * 86_400),
         ..Settings::default()
     };
     let store = SecretsManagerStore::new(secrets_client().await);
@@ -82,6 +107,7 @@ pub fn rest_v1(body: &str) -> Value {
     event["body"] = json!(body);
     event["isBase64Encoded"] = json!(false);
     event["headers"]["Content-Type"] = json!("application/json");
+    event["headers"]["X-Ponte-Token"] = json!(TEST_TOKEN);
     event
 }
 
@@ -91,6 +117,7 @@ pub fn http_v2_base64(body: &str) -> Value {
     event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(body));
     event["isBase64Encoded"] = json!(true);
     event["headers"]["content-type"] = json!("application/json");
+    event["headers"]["x-ponte-token"] = json!(TEST_TOKEN);
     event
 }
 
@@ -100,6 +127,7 @@ pub fn http_v2(method: &str, body: &str) -> Value {
     event["body"] = json!(body);
     event["isBase64Encoded"] = json!(false);
     event["requestContext"]["http"]["method"] = json!(method);
+    event["headers"]["x-ponte-token"] = json!(TEST_TOKEN);
     event
 }
 
@@ -174,6 +202,23 @@ pub fn assert_failure(answer: &(u16, Value), status: u16, kind: &str, part: &str
     );
 }
 
+/// Asserts that an HTTP answer is a 500 configuration error that tells the caller only the kind
+/// and the request id: nothing of `hidden` (a secret's name, a token), which the log has.
+pub fn assert_configuration_told_by_kind(answer: &(u16, Value), hidden: &str) {
+    assert_failure(answer, 500, "configuration", "its log has the details");
+    let (_, json) = answer;
+    assert!(json.get("request_id").is_some(), "{json}");
+    assert!(!json.to_string().contains(hidden), "{json}");
+}
+
+/// What the log line of a delivery of `payload` says went wrong: the failure's full message.
+pub async fn logged_failure<A: Action>(app: &App<A>, payload: &Value) -> String {
+    match app.deliver(payload, None, None).await.result {
+        Ok(delivered) => panic!("delivered: {delivered:?}"),
+        Err(failure) => failure.to_string(),
+    }
+}
+
 /// The ids listed in an SQS batch answer, sorted.
 pub fn failed_ids(answer: &Value) -> Vec<String> {
     let mut ids: Vec<String> = answer["batchItemFailures"]
@@ -202,7 +247,8 @@ pub enum Api {
 }
 
 /// A form webhook event: `body` posted to the function's `{source}` route with `headers` and
-/// `query`.
+/// `query`. It presents [`TEST_TOKEN`] in `X-Ponte-Token` too, which routes with settings of
+/// their own ignore.
 pub fn form_event(
     api: Api,
     source: &str,
@@ -210,6 +256,14 @@ pub fn form_event(
     headers: &[(&str, &str)],
     query: &[(&str, &str)],
 ) -> Value {
+    let mut headers = headers.to_vec();
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("x-ponte-token"))
+    {
+        headers.push(("X-Ponte-Token", TEST_TOKEN));
+    }
+    let headers = headers.as_slice();
     let query_map: serde_json::Map<String, Value> = query
         .iter()
         .map(|(k, v)| (k.to_string(), json!(v)))

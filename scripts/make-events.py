@@ -73,6 +73,11 @@ PAYLOADS = {
 }
 
 
+# The webhook_token of the local secrets (devtools/src/bin/ponte-local.rs): direct calls present
+# it, as deployed callers present the token the stack generated.
+LOCAL_WEBHOOK_TOKEN = "local-webhook-token"
+
+
 def http_api(route, body):
     return {
         "version": "2.0",
@@ -83,6 +88,7 @@ def http_api(route, body):
             "content-type": "application/json",
             "host": "abc123.execute-api.us-east-1.amazonaws.com",
             "user-agent": "curl/8.5.0",
+            "x-ponte-token": LOCAL_WEBHOOK_TOKEN,
         },
         "requestContext": {
             "accountId": "123456789012",
@@ -112,10 +118,15 @@ def rest_api(route, body):
         "resource": route,
         "path": route,
         "httpMethod": "POST",
-        "headers": {"Content-Type": "application/json", "User-Agent": "curl/8.5.0"},
+        "headers": {
+            "Content-Type": "application/json",
+            "User-Agent": "curl/8.5.0",
+            "X-Ponte-Token": LOCAL_WEBHOOK_TOKEN,
+        },
         "multiValueHeaders": {
             "Content-Type": ["application/json"],
             "User-Agent": ["curl/8.5.0"],
+            "X-Ponte-Token": [LOCAL_WEBHOOK_TOKEN],
         },
         "queryStringParameters": None,
         "multiValueQueryStringParameters": None,

@@ -135,7 +135,7 @@ async fn run() -> Result<(), String> {
     moto::put_secret(
         &secrets,
         SECRET,
-        &json!({"api_access_token": "bench-token", "account_id": 1, "base_url": sandbox.url()}),
+        &json!({"api_access_token": "bench-token", "account_id": 1, "base_url": sandbox.url(), "webhook_token": BENCH_WEBHOOK_TOKEN}),
     )
     .await?;
 
@@ -195,13 +195,16 @@ async fn run() -> Result<(), String> {
     Ok(())
 }
 
+/// The token the benchmark's HTTP events present: Ponte checks callers on every route.
+const BENCH_WEBHOOK_TOKEN: &str = "bench-webhook-token";
+
 fn ticket(n: usize) -> String {
     json!({"inbox_id": "1", "contact_identifier": format!("bench-{n}-{}", fastrand::u64(..)), "message": {"content": "Benchmark", "message_type": "incoming"}}).to_string()
 }
 
 fn http_event(body: &str) -> Value {
     json!({"version": "2.0", "routeKey": "POST /cloudchat/conversations", "rawPath": "/cloudchat/conversations", "rawQueryString": "",
-        "headers": {"content-type": "application/json"}, "isBase64Encoded": false, "body": body,
+        "headers": {"content-type": "application/json", "x-ponte-token": BENCH_WEBHOOK_TOKEN}, "isBase64Encoded": false, "body": body,
         "requestContext": {"accountId": "123456789012", "apiId": "bench", "domainName": "bench", "domainPrefix": "bench", "requestId": "bench", "routeKey": "POST /cloudchat/conversations", "stage": "$default", "time": "21/Nov/2026:12:00:00 +0000", "timeEpoch": 1_795_262_400_000_u64,
             "http": {"method": "POST", "path": "/cloudchat/conversations", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench"}}})
 }

@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// The `webhook_token` of the local secrets, which the direct-call events in `events/` carry.
+pub const LOCAL_WEBHOOK_TOKEN: &str = "local-webhook-token";
+
 struct Function {
     name: &'static str,
     /// The function's connection, pointed at the provider sandbox.
@@ -162,6 +165,9 @@ async fn run() -> Result<bool, String> {
             None => {
                 let mut connection = (function.connection)(&sandbox.url());
                 connection["webhooks"] = (function.webhooks)();
+                // Direct calls present it (events/*/direct-*.json), as deployed callers present
+                // the token the stack generated.
+                connection["webhook_token"] = json!(LOCAL_WEBHOOK_TOKEN);
                 connection
             }
         };

@@ -18,7 +18,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const BUDGET: Duration = Duration::from_secs(20);
 
-/// Starts `binary` with JSON logs, its secret in moto, and claims in moto's DynamoDB (the table
+/// Starts `binary` with JSON logs at trace level, its secret in moto, and claims in moto's DynamoDB (the table
 /// the template creates), so that the binary's own lazily built AWS clients are exercised.
 async fn start(binary: &str, name: &str, secret_id: &str) -> Running {
     let config = ponte_devtools::moto::sdk_config(&moto_endpoint()).await;
@@ -29,6 +29,8 @@ async fn start(binary: &str, name: &str, secret_id: &str) -> Running {
     let mut env = function_env(&moto_endpoint(), secret_id);
     env.push(("IDEMPOTENCY_TABLE", table.into()));
     env.push(("AWS_LAMBDA_LOG_FORMAT", "JSON".into()));
+    // The most a level can show: still no raw event, token, phone or e-mail (check_logs).
+    env.push(("AWS_LAMBDA_LOG_LEVEL", "TRACE".into()));
     // Each trigger below sends the same payload: have every one delivered, not deduplicated.
     env.push(("IDEMPOTENCY_TTL_SECONDS", "0".into()));
     let function = LocalFunction::start(Path::new(binary), name, &env, Output::Capture)

@@ -117,6 +117,30 @@ fn validate_all(value: &Value) {
 }
 
 proptest! {
+    /// Any Unicode text with HTML entities (whole, broken or unknown) among its characters, as
+    /// JotForm answers carry them: unescaped without a panic, and text without `&` unchanged.
+    #[test]
+    fn html_unescape_takes_any_unicode(text in "(\\PC|&(amp|quot|#[0-9]{1,8}|#x[0-9a-fA-F]{1,7}|[a-zA-Z]{0,12});?)*") {
+        let out = forms::jotform::unescape_html(&text);
+        if !text.contains('&') {
+            prop_assert_eq!(out, text);
+        }
+    }
+
+    /// Urlencoded and multipart form bodies of arbitrary Unicode names and values, repeated or
+    /// not, decode for every source that reads them, field by field.
+    #[test]
+    fn urlencoded_bodies_of_any_unicode_decode(pairs in prop::collection::vec(("\\PC{0,12}", "\\PC{0,24}"), 0..40)) {
+        let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(&pairs).finish();
+        for source in [Source::Generic, Source::Elementor, Source::Jotform] {
+            let _ = forms::decode(source, body.as_bytes(), Some("application/x-www-form-urlencoded"));
+        }
+        if let Ok(forms::Inbound::Submissions(s)) = forms::decode(Source::Generic, body.as_bytes(), Some("application/x-www-form-urlencoded")) {
+            let distinct: std::collections::HashSet<&String> = pairs.iter().map(|(k, _)| k).collect();
+            prop_assert_eq!(s[0].fields.len(), distinct.len());
+        }
+    }
+
     #[test]
     fn form_decoders_never_panic_on_bytes(body in prop::collection::vec(any::<u8>(), 0..512), content_type in prop::option::of("(application/json|multipart/form-data; boundary=x|application/x-www-form-urlencoded|text/plain)")) {
         for source in SOURCES {

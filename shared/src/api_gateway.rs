@@ -57,13 +57,7 @@ async fn direct<A: Action>(
     started: Instant,
 ) -> Answer {
     // As on form routes, the route's settings (its query) are part of a delivery's key.
-    let settings: Vec<(String, String)> = request
-        .query
-        .iter()
-        .filter(|(k, _)| !["token", "dry_run"].contains(&k.as_str()))
-        .cloned()
-        .collect();
-    let scope = crate::idempotency::scope_of(&settings);
+    let scope = crate::idempotency::scope_of(&request.query);
     let payload = async {
         require_post(request)?;
         require_json(request)?;

@@ -242,7 +242,7 @@ impl<A: Action> App<A> {
                 return Ok(Delivered {
                     response: ProviderResponse {
                         status: stored.status,
-                        body: stored.body(),
+                        body: stored.ids,
                         retry_after_seconds: None,
                     },
                     duplicate: true,

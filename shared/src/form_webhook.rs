@@ -11,8 +11,7 @@ use crate::idempotency;
 use crate::mapping::{Context, Mapping};
 use aws_smithy_types::date_time::{DateTime, Format};
 use lambda_http::http::HeaderMap;
-use std::time::Duration;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A form webhook as the HTTP trigger received it.
 pub struct FormRequest<'a> {
@@ -118,11 +117,7 @@ impl<A: Action> App<A> {
             .collect();
         // The route's operator settings are part of each delivery's key: the same submission
         // sent to `?inbox_id=3` and to `?inbox_id=5` is two deliveries.
-        let mut settings = query.clone();
-        if let Some((_, name)) = named {
-            settings.push(("mapping".into(), name.clone()));
-        }
-        let scope = idempotency::scope_of(&settings);
+        let scope = idempotency::scope_of(request.query);
         // Answer within the builder's own patience, when it has little.
         let deadline = match (source.answer_within(), deadline) {
             (Some(within), Some(deadline)) => Some(deadline.min(Instant::now() + within)),

@@ -45,7 +45,8 @@ pub enum Claim {
 pub struct Stored {
     /// The provider's HTTP status.
     pub status: u16,
-    /// The ids in the provider's answer ([`Stored::ids_of`]), as it wrote them.
+    /// The ids in the provider's answer ([`Stored::ids_of`]), as it wrote them: what a
+    /// duplicate gets in place of the provider's body.
     #[serde(default)]
     pub ids: Value,
     /// [`request_hash`] of the provider request the key was completed for.
@@ -53,13 +54,10 @@ pub struct Stored {
     pub fingerprint: String,
 }
 
-/// Keys of a provider answer that name what it created (ticket number, chat id, message id).
-const ID_KEYS: &[&str] = &["id", "messageId", "ticketId", "chat_id", "conversation_id"];
-
 impl Stored {
     /// The ids of a provider's answer, as an object; `null` when it named none.
     pub fn ids_of(body: &Value) -> Value {
-        let ids: serde_json::Map<String, Value> = ID_KEYS
+        let ids: serde_json::Map<String, Value> = crate::provider::ID_KEYS
             .iter()
             .filter_map(|key| match body.get(*key) {
                 Some(v @ (Value::String(_) | Value::Number(_))) => {
@@ -79,11 +77,6 @@ impl Stored {
     /// before fingerprints were kept have none, and match any request.
     pub fn is_for(&self, fingerprint: &str) -> bool {
         self.fingerprint.is_empty() || self.fingerprint == fingerprint
-    }
-
-    /// The answer a duplicate gets in place of the provider's body: its ids.
-    pub fn body(&self) -> Value {
-        self.ids.clone()
     }
 }
 
@@ -134,13 +127,21 @@ pub fn key(function: &str, kind: &str, value: &str, scope: &str) -> String {
     }
 }
 
-/// A short hash of a route's operator settings (name and value pairs, in any order); empty
-/// when there are none, so keys of routes without settings stay as they were.
-pub fn scope_of(settings: &[(String, String)]) -> String {
-    if settings.is_empty() {
+/// Query parameters that are not the route's settings: its credential, the dry-run switch, and
+/// the source (already the key's kind).
+const NOT_SETTINGS: &[&str] = &["token", "dry_run", "source"];
+
+/// A short hash of a route's operator settings: the webhook URL's query (`?inbox_id=3`,
+/// `?mapping=orcamento`…), in any order, less [`NOT_SETTINGS`]. Empty when there are none, so
+/// keys of routes without settings stay as they were.
+pub fn scope_of(query: &[(String, String)]) -> String {
+    let mut sorted: Vec<&(String, String)> = query
+        .iter()
+        .filter(|(name, _)| !NOT_SETTINGS.contains(&name.as_str()))
+        .collect();
+    if sorted.is_empty() {
         return String::new();
     }
-    let mut sorted: Vec<&(String, String)> = settings.iter().collect();
     sorted.sort();
     let mut parts: Vec<&[u8]> = Vec::with_capacity(sorted.len() * 4);
     for (name, value) in sorted {
@@ -525,11 +526,11 @@ mod tests {
     #[test]
     fn stored_answers_keep_no_contact_and_know_their_request() {
         let s = stored();
-        assert_eq!(s.body(), json!({"id": 7}));
+        assert_eq!(s.ids, json!({"id": 7}));
         assert!(s.is_for("f1") && !s.is_for("f2"));
         let old: Stored =
             serde_json::from_str(r#"{"status": 200, "body": {"email": "a@b.c"}}"#).unwrap();
-        assert!(old.is_for("anything") && old.body().is_null());
+        assert!(old.is_for("anything") && old.ids.is_null());
         let written = serde_json::to_string(&s).unwrap();
         assert_eq!(
             written,

@@ -57,10 +57,13 @@ impl ProviderResponse {
     }
 }
 
-/// The id of what the provider created, when its answer names one: Cloud Chat's conversation
-/// number and Wegly's chat id (`id`), or Sacflow's `messageId` / `ticketId`.
+/// Keys of a provider answer that name what it created: Cloud Chat's conversation number and
+/// Wegly's chat id (`id`), Sacflow's `messageId` / `ticketId`, and their likely variants.
+pub const ID_KEYS: &[&str] = &["id", "messageId", "ticketId", "chat_id", "conversation_id"];
+
+/// The id of what the provider created, when its answer names one ([`ID_KEYS`]).
 pub fn object_id(body: &Value) -> Option<String> {
-    ["id", "messageId", "ticketId", "chat_id", "conversation_id"]
+    ID_KEYS
         .iter()
         .find_map(|key| body.get(*key))
         .and_then(|v| match v {

@@ -5,7 +5,7 @@ mod support;
 
 use lambda_runtime::{Context, LambdaEvent};
 use ponte::actions::CloudChatCreateConversation;
-use ponte::dead_letters::SqsDeadLetters;
+use ponte::queue::SqsQueue;
 use ponte::{App, Settings};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -26,7 +26,7 @@ async fn app_with_queue(
 ) -> CloudChat {
     cloudchat_function(&server.uri(), Settings::default())
         .await
-        .with_dead_letters(Arc::new(SqsDeadLetters::new(client, queue_url)))
+        .with_dead_letters(Arc::new(SqsQueue::new(client, queue_url)))
 }
 
 fn ticket(contact: &str) -> String {

@@ -7,27 +7,40 @@
 //! true, "request": {"url", "body"}}`: what would have been sent.
 
 use crate::action::Action;
-use crate::app::{App, Delivered, DeliveryId, Preview, Report, log_outcome};
+use crate::app::{App, Delivered, Preview, Report, log_outcome};
+use crate::dead_letters::Reason;
 use crate::failure::Failure;
-use crate::form_webhook::{FormOutcome, FormRequest};
 use crate::forms::Source;
+use crate::intake::{IntakeRecord, Proof};
+use crate::received::{Keep, Received};
+use crate::reception::{self, Inbound};
 use crate::trigger::{HttpOrigin, HttpRequest};
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayV2httpResponse};
-use base64::Engine;
 use lambda_http::Body;
 use lambda_http::http::{HeaderMap, HeaderValue};
 use serde_json::{Map, Value, json};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-/// The largest body accepted, decoded: far above any form submission or provider request,
-/// far below what would strain a 128 MB function.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Time kept back from the provider call, when requests can be queued, for queueing the request
+/// should the call fail: a request cut off by the function's own timeout would be lost.
+const INTAKE_RESERVE: Duration = Duration::from_secs(2);
 
 /// An answer before it is shaped for its payload version.
 struct Answer {
     status: u16,
     body: Value,
     retry_after: Option<u64>,
+}
+
+/// What was done to keep a request that was not delivered.
+enum Kept {
+    Nothing,
+    /// On the function's queue, as this message id.
+    Queued(String),
+    /// It should have been queued, and could not be.
+    NotQueued,
+    /// In the dead-letter queue, with its reason.
+    DeadLettered,
 }
 
 /// Answers one HTTP request. A failed answer carries `request_id` (the Lambda request id), under
@@ -39,121 +52,237 @@ pub async fn handle<A: Action>(
     request_id: &str,
 ) -> Value {
     let started = Instant::now();
-    let mut answer = match request.source.as_deref() {
-        None => direct(app, &request, deadline, started).await,
-        Some(name) => form(app, &request, name, deadline, started).await,
+    let dry_run = dry_run(&request);
+    let deliver_by = match (&app.intake, deadline) {
+        (Some(_), Some(deadline)) => Some(deadline.checked_sub(INTAKE_RESERVE).unwrap_or(deadline)),
+        (_, deadline) => deadline,
     };
+    let (received, body) = match reception::body_of(&request) {
+        Err(failure) => (Received::Refused(failure), Vec::new()),
+        Ok(body) => {
+            let inbound = Inbound {
+                request: &request,
+                body: &body,
+                proof: Proof::Presented,
+                received_at: None,
+                dry_run,
+            };
+            (reception::receive(app, inbound, deliver_by).await, body)
+        }
+    };
+    let source = request.source.as_deref();
+    log_received::<A>("http", source, None, &received, started);
+    let kept = if dry_run {
+        Kept::Nothing
+    } else {
+        keep(app, &request, &body, request_id, &received).await
+    };
+    let mut answer = answer::<A>(&request, received, kept);
     if answer.status >= 400 {
         answer.body["request_id"] = json!(request_id);
     }
     shape(request.origin, &answer)
 }
 
-/// A direct call: the body is the provider's own request.
-async fn direct<A: Action>(
-    app: &App<A>,
-    request: &HttpRequest,
-    deadline: Option<Instant>,
+/// One log line per submission (or per request that got no further than its check).
+pub(crate) fn log_received<A: Action>(
+    trigger: &'static str,
+    source: Option<&str>,
+    message_id: Option<&str>,
+    received: &Received,
     started: Instant,
-) -> Answer {
-    // As on form routes, the route's settings (its query) are part of a delivery's key.
-    let scope = crate::idempotency::scope_of(&request.query);
-    let payload = async {
-        require_post(request)?;
-        require_json(request)?;
-        app.authenticate_direct(&request.headers, &request.query)
-            .await?;
-        // A caller names a delivery with an Idempotency-Key header (as Stripe's API does).
-        let key = idempotency_key(&request.headers)?;
-        Ok::<_, Failure>((parse_json(&body_bytes(request)?)?, key))
-    };
-    let report = match payload.await {
-        Ok((payload, _)) if dry_run(request) => {
-            let result = app.preview(&payload).await;
-            log_preview::<A>(None, &result);
-            return previewed::<A>(result, Map::new());
+) {
+    match received {
+        Received::Refused(failure) | Received::Unchecked(failure) | Received::Failed(failure) => {
+            let report = Report::failed(failure.clone());
+            log_outcome::<A>(trigger, source, message_id, &report, started);
         }
-        Ok((payload, key)) => {
-            let id = key.as_deref().map(|value| DeliveryId {
-                kind: "idempotency-key",
-                value,
-                scope: &scope,
-            });
-            app.deliver(&payload, deadline, id).await
+        Received::Test(reason) => tracing::info!(
+            action = A::NAME,
+            source = source.unwrap_or_default(),
+            outcome = "test",
+            "test delivery: {reason}"
+        ),
+        Received::Previewed(previews) => {
+            for p in previews {
+                log_preview::<A>(source, &p.result);
+            }
         }
-        Err(failure) => Report::failed(failure),
-    };
-    log_outcome::<A>("http", None, None, &report, started);
-    outcome::<A>(report.result, Map::new())
+        Received::Delivered(reports) => {
+            for r in reports {
+                log_outcome::<A>(trigger, source, message_id, &r.report, started);
+            }
+        }
+    }
 }
 
-/// A form webhook: the URL names its source.
-async fn form<A: Action>(
+/// Keeps a request that passed its check and was not delivered: on the function's queue when
+/// it may succeed later, else as a dead letter with its reason. Without the queue it is
+/// configured for, a request is answered with its failure and kept nowhere, as before.
+async fn keep<A: Action>(
     app: &App<A>,
     request: &HttpRequest,
-    name: &str,
-    deadline: Option<Instant>,
-    started: Instant,
-) -> Answer {
-    let source = match name.parse::<Source>() {
-        Ok(source) => source,
-        Err(message) => {
-            let report = Report::failed(Failure::UnknownSource(message));
-            log_outcome::<A>("http", Some(name), None, &report, started);
-            return outcome::<A>(report.result, Map::new());
-        }
-    };
-    let mut about = Map::new();
-    about.insert("source".into(), json!(source.name()));
-    if ["GET", "HEAD"].contains(&request.method.to_ascii_uppercase().as_str()) {
-        // A builder checking that the URL answers before it saves it.
-        return test_answer::<A>(about, "a URL check: send submissions here with POST");
-    }
-    let received = async {
-        require_post(request)?;
-        let body = body_bytes(request)?;
-        let form = FormRequest {
-            source,
-            headers: &request.headers,
-            query: &request.query,
-            body: &body,
-            dry_run: dry_run(request),
-        };
-        app.deliver_form(form, deadline).await
-    };
-    match received.await {
-        Err(failure) => {
-            let report = Report::failed(failure);
-            log_outcome::<A>("http", Some(source.name()), None, &report, started);
-            outcome::<A>(report.result, about)
-        }
-        Ok(FormOutcome::Test(reason)) => {
-            tracing::info!(
-                action = A::NAME,
-                source = source.name(),
-                outcome = "test",
-                "test delivery: {reason}"
-            );
-            test_answer::<A>(about, &reason)
-        }
-        Ok(FormOutcome::Delivered(reports)) => {
-            for r in &reports {
-                log_outcome::<A>("http", Some(source.name()), None, &r.report, started);
-            }
-            let answers = reports
-                .into_iter()
-                .map(|r| (r.submission_id, outcome::<A>(r.report.result, Map::new())))
+    body: &[u8],
+    request_id: &str,
+    received: &Received,
+) -> Kept {
+    let authenticated = !matches!(received, Received::Unchecked(_));
+    let record = |failure: &Failure| {
+        let mut record = IntakeRecord::of(request, body, authenticated, request_id, failure);
+        if let Received::Delivered(reports) = received {
+            record.idempotency_keys = reports
+                .iter()
+                .map(|r| r.report.trace.idempotency_key.clone())
+                .filter(|key| !key.is_empty())
                 .collect();
-            per_submission::<A>(answers, about)
         }
-        Ok(FormOutcome::Previewed(previews)) => {
-            about.insert("dry_run".into(), json!(true));
-            for p in &previews {
-                log_preview::<A>(Some(source.name()), &p.result);
+        record
+    };
+    match received.keep() {
+        Keep::Nothing => Kept::Nothing,
+        Keep::Later(failure) => {
+            let Some(queue) = &app.intake else {
+                return Kept::Nothing;
+            };
+            let record = record(failure);
+            match queue.queue(&record).await {
+                Ok(message_id) => {
+                    tracing::warn!(
+                        action = A::NAME,
+                        trigger = "http",
+                        source = request.source.as_deref().unwrap_or("direct"),
+                        outcome = "queued",
+                        error_kind = failure.kind(),
+                        intake_id = %message_id,
+                        "not delivered now ({failure}): queued to be delivered from the queue"
+                    );
+                    crate::metrics::Document::new(
+                        &[("function", A::NAME), ("error_kind", failure.kind())],
+                        &[("Queued", "Count", 1.0)],
+                    )
+                    .emit();
+                    Kept::Queued(message_id)
+                }
+                Err(message) => {
+                    tracing::error!(
+                        action = A::NAME,
+                        "could not queue the request ({message}): answering 503 so that senders who retry do"
+                    );
+                    Kept::NotQueued
+                }
             }
+        }
+        Keep::DeadLetter(failure) => {
+            let Some(dead_letters) = &app.dead_letters else {
+                return Kept::Nothing;
+            };
+            let reason = Reason::new(A::NAME, failure, request_id);
+            match dead_letters
+                .send(&record(failure).to_message(), &reason)
+                .await
+            {
+                Ok(()) => {
+                    crate::metrics::Document::new(
+                        &[("function", A::NAME), ("error_kind", reason.kind)],
+                        &[("DeadLettered", "Count", 1.0)],
+                    )
+                    .emit();
+                    tracing::warn!(
+                        action = A::NAME,
+                        trigger = "http",
+                        outcome = "dead_lettered",
+                        error_kind = reason.kind,
+                        "kept in the dead-letter queue with its reason, to be replayed once fixed"
+                    );
+                    Kept::DeadLettered
+                }
+                Err(message) => {
+                    // The caller is told the failure, which a sender that retries acts on.
+                    tracing::error!(
+                        action = A::NAME,
+                        "could not keep the request in the dead-letter queue ({message})"
+                    );
+                    Kept::Nothing
+                }
+            }
+        }
+    }
+}
+
+/// The answer to a request, from what became of it and how it was kept.
+fn answer<A: Action>(request: &HttpRequest, received: Received, kept: Kept) -> Answer {
+    let direct = request.source.is_none();
+    let mut about = Map::new();
+    if let Some(source) = request
+        .source
+        .as_deref()
+        .and_then(|s| s.parse::<Source>().ok())
+    {
+        about.insert("source".into(), json!(source.name()));
+    }
+    let failure_of = |received: &Received| match received.keep() {
+        Keep::Later(failure) | Keep::DeadLetter(failure) => Some(failure.kind()),
+        Keep::Nothing => None,
+    };
+    match kept {
+        Kept::Queued(intake_id) => {
+            let mut body = json!({
+                "ok": true,
+                "action": A::NAME,
+                "queued": true,
+                "intake_id": intake_id,
+                "reason": failure_of(&received),
+                "message": "not delivered yet: kept on the function's queue, to be delivered from there",
+            });
+            merge(&mut body, about);
+            // Form builders want a 200 and nothing else (Elementor treats anything else as a
+            // failure); a direct caller is told the request was accepted, not yet done.
+            let status = if direct { 202 } else { 200 };
+            return Answer {
+                status,
+                body,
+                retry_after: None,
+            };
+        }
+        Kept::NotQueued => {
+            let mut answer = answer::<A>(request, received, Kept::Nothing);
+            answer.status = 503;
+            answer.body["queued"] = json!(false);
+            return answer;
+        }
+        Kept::DeadLettered => {
+            let mut answer = answer::<A>(request, received, Kept::Nothing);
+            answer.body["dead_lettered"] = json!(true);
+            return answer;
+        }
+        Kept::Nothing => {}
+    }
+    match received {
+        Received::Refused(failure) | Received::Unchecked(failure) | Received::Failed(failure) => {
+            if matches!(failure, Failure::UnknownSource(_)) {
+                about.clear();
+            }
+            failed::<A>(&failure, about)
+        }
+        Received::Test(reason) => test_answer::<A>(about, &reason),
+        Received::Previewed(mut previews) if direct && previews.len() == 1 => {
+            previewed::<A>(previews.remove(0).result, Map::new())
+        }
+        Received::Previewed(previews) => {
+            about.insert("dry_run".into(), json!(true));
             let answers = previews
                 .into_iter()
                 .map(|p| (p.submission_id, previewed::<A>(p.result, Map::new())))
+                .collect();
+            per_submission::<A>(answers, about)
+        }
+        Received::Delivered(mut reports) if direct && reports.len() == 1 => {
+            outcome::<A>(reports.remove(0).report.result, Map::new())
+        }
+        Received::Delivered(reports) => {
+            let answers = reports
+                .into_iter()
+                .map(|r| (r.submission_id, outcome::<A>(r.report.result, Map::new())))
                 .collect();
             per_submission::<A>(answers, about)
         }
@@ -304,82 +433,6 @@ fn failed<A: Action>(failure: &Failure, about: Map<String, Value>) -> Answer {
         body,
         retry_after,
     }
-}
-
-/// The longest `Idempotency-Key` accepted: room for any UUID, hash or composed id.
-pub const MAX_IDEMPOTENCY_KEY: usize = 255;
-
-/// The caller's `Idempotency-Key`, trimmed (none, or blank: the request identifies itself).
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Failure> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = value
-        .to_str()
-        .map_err(|_| Failure::InvalidIdempotencyKey("must be printable ASCII".into()))?
-        .trim();
-    if key.len() > MAX_IDEMPOTENCY_KEY {
-        return Err(Failure::InvalidIdempotencyKey(format!(
-            "is {} characters long; the most accepted is {MAX_IDEMPOTENCY_KEY}",
-            key.len()
-        )));
-    }
-    Ok(Some(key.to_string()).filter(|k| !k.is_empty()))
-}
-
-/// A direct call's body is the provider's JSON request: a Content-Type that says otherwise is
-/// refused (none at all is accepted, as some callers send none).
-fn require_json(request: &HttpRequest) -> Result<(), Failure> {
-    let given = request
-        .headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let media = crate::forms::body::media_type(Some(given));
-    if media.is_empty() || media == "application/json" || media.ends_with("+json") {
-        Ok(())
-    } else {
-        Err(Failure::UnsupportedMediaType(given.to_string()))
-    }
-}
-
-fn require_post(request: &HttpRequest) -> Result<(), Failure> {
-    if request.method.eq_ignore_ascii_case("POST") {
-        Ok(())
-    } else {
-        Err(Failure::MethodNotAllowed(request.method.clone()))
-    }
-}
-
-/// The raw body bytes, base64-decoded when API Gateway encoded them (signatures are computed
-/// over exactly these bytes).
-fn body_bytes(request: &HttpRequest) -> Result<Vec<u8>, Failure> {
-    let raw = request.body.as_deref().unwrap_or_default();
-    let bytes = if request.is_base64_encoded {
-        // Checked before decoding, too: base64 is a third larger than what it encodes.
-        if raw.len() / 4 * 3 > MAX_BODY_BYTES {
-            return Err(Failure::TooLarge(raw.len() / 4 * 3));
-        }
-        base64::engine::general_purpose::STANDARD
-            .decode(raw.trim())
-            .map_err(|_| {
-                Failure::InvalidBody("isBase64Encoded is true but the body is not base64".into())
-            })?
-    } else {
-        raw.as_bytes().to_vec()
-    };
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(Failure::TooLarge(bytes.len()));
-    }
-    Ok(bytes)
-}
-
-/// Parses a JSON body; the message says where it broke.
-pub fn parse_json(bytes: &[u8]) -> Result<Value, Failure> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(Failure::InvalidJson("the body is empty".into()));
-    }
-    serde_json::from_slice(bytes).map_err(|e| Failure::InvalidJson(e.to_string()))
 }
 
 fn shape(origin: HttpOrigin, answer: &Answer) -> Value {

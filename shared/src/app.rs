@@ -7,11 +7,13 @@
 
 use crate::action::{Action, ValidationContext};
 use crate::aws::SdkSource;
-use crate::dead_letters::{DeadLetterSink, SqsDeadLetters};
+use crate::dead_letters::DeadLetterSink;
 use crate::failure::Failure;
 use crate::idempotency::{self, Claim, DynamoStore, IdempotencyStore, InMemoryStore, Stored};
+use crate::intake::IntakeQueue;
 use crate::metrics;
 use crate::provider::{ProviderClient, ProviderResponse};
+use crate::queue::SqsQueue;
 use crate::secrets::{ConnectionCache, Lease, SecretStore, SecretsManagerStore};
 use crate::settings::Settings;
 use crate::trigger::{self, Trigger};
@@ -34,6 +36,8 @@ pub struct App<A: Action> {
     provider: ProviderClient,
     idempotency: Arc<dyn IdempotencyStore>,
     pub(crate) dead_letters: Option<Arc<dyn DeadLetterSink>>,
+    /// The function's own trigger queue, where requests that may succeed later are kept.
+    pub(crate) intake: Option<Arc<dyn IntakeQueue>>,
     /// True until the first invocation of this process has started.
     cold: AtomicBool,
     /// The action's built-in form mapping, checked once, on the first form webhook.
@@ -106,6 +110,7 @@ impl<A: Action> App<A> {
         Self {
             idempotency: Arc::new(InMemoryStore::new()),
             dead_letters: None,
+            intake: None,
             cold: AtomicBool::new(true),
             validation: ValidationContext {
                 phone_region: settings.phone_region,
@@ -132,6 +137,12 @@ impl<A: Action> App<A> {
         self
     }
 
+    /// Requests that cannot be delivered now are queued here (see [`crate::intake`]).
+    pub fn with_intake(mut self, queue: Arc<dyn IntakeQueue>) -> Self {
+        self.intake = Some(queue);
+        self
+    }
+
     /// The function as deployed: settings from the environment, AWS clients through the SDK's
     /// standard configuration (region, credentials, `AWS_ENDPOINT_URL`), each built once, on
     /// the first event that needs it, so that start-up stays short.
@@ -140,6 +151,7 @@ impl<A: Action> App<A> {
         let aws = Arc::new(SdkSource::new());
         let table = settings.idempotency_table.clone();
         let queue = settings.dead_letter_queue_url.clone();
+        let intake = settings.intake_queue_url.clone();
         let mut app = Self::new(
             settings,
             Arc::new(SecretsManagerStore::from_source(aws.clone())),
@@ -154,7 +166,14 @@ impl<A: Action> App<A> {
             ),
         }
         if let Some(queue) = queue {
-            app = app.with_dead_letters(Arc::new(SqsDeadLetters::from_source(aws, queue)));
+            app = app.with_dead_letters(Arc::new(SqsQueue::from_source(aws.clone(), queue)));
+        }
+        match intake {
+            Some(queue) => app = app.with_intake(Arc::new(SqsQueue::from_source(aws, queue))),
+            None => tracing::info!(
+                action = A::NAME,
+                "INTAKE_QUEUE_URL is not set: HTTP requests that cannot be delivered now are answered with an error, not queued"
+            ),
         }
         Ok(app)
     }

@@ -7,7 +7,7 @@ use crate::webhooks::Protection;
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use lambda_http::http::HeaderMap;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// How a request got through.
@@ -28,6 +28,54 @@ pub fn check(
     signature_header: Option<&str>,
     headers: &HeaderMap,
     query: &[(String, String)],
+    body: &[u8],
+) -> Result<Verdict, Failure> {
+    let token = presented_token(headers, query).map(GivenToken::Plain);
+    check_given(protection, route, signature_header, headers, token, body)
+}
+
+/// A token as the request presents it, or as a kept request remembers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GivenToken<'a> {
+    /// As presented: `?token=`, `X-Ponte-Token` or `Authorization: Bearer`.
+    Plain(&'a str),
+    /// The [`token_digest`] of what was presented: an intake record kept before its check could
+    /// run carries this, never the token itself.
+    Sha256(&'a str),
+}
+
+/// The token a request presents: `?token=…`, else `X-Ponte-Token`, else a bearer token.
+pub fn presented_token<'a>(
+    headers: &'a HeaderMap,
+    query: &'a [(String, String)],
+) -> Option<&'a str> {
+    query
+        .iter()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.as_str())
+        .or_else(|| headers.get("x-ponte-token").and_then(|v| v.to_str().ok()))
+        .or_else(|| {
+            headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+        })
+        .map(str::trim)
+}
+
+/// Hex SHA-256 of a token: lets a kept request be checked later without keeping its token.
+pub fn token_digest(token: &str) -> String {
+    let digest = Sha256::digest(token.trim().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// [`check`], with the token given rather than read from the request.
+pub fn check_given(
+    protection: Protection<'_>,
+    route: &str,
+    signature_header: Option<&str>,
+    headers: &HeaderMap,
+    token: Option<GivenToken<'_>>,
     body: &[u8],
 ) -> Result<Verdict, Failure> {
     if protection.signing_secret.is_none() && protection.token.is_none() {
@@ -59,24 +107,18 @@ pub fn check(
         }
     }
     if let Some(expected) = protection.token {
-        let given = query
-            .iter()
-            .find(|(k, _)| k == "token")
-            .map(|(_, v)| v.as_str())
-            .or_else(|| headers.get("x-ponte-token").and_then(|v| v.to_str().ok()))
-            .or_else(|| {
-                headers
-                    .get("authorization")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.strip_prefix("Bearer "))
-            })
-            .ok_or_else(|| {
-                Failure::Unauthorized(
-                    "a token is required: add ?token=… to the webhook URL or send X-Ponte-Token"
-                        .into(),
-                )
-            })?;
-        if !bool::from(given.trim().as_bytes().ct_eq(expected.expose().as_bytes())) {
+        let given = token.ok_or_else(|| {
+            Failure::Unauthorized(
+                "a token is required: add ?token=… to the webhook URL or send X-Ponte-Token".into(),
+            )
+        })?;
+        let matches = match given {
+            GivenToken::Plain(given) => given.trim().as_bytes().ct_eq(expected.expose().as_bytes()),
+            GivenToken::Sha256(digest) => digest
+                .as_bytes()
+                .ct_eq(token_digest(expected.expose()).as_bytes()),
+        };
+        if !bool::from(matches) {
             return Err(Failure::Unauthorized("the token is wrong".into()));
         }
     }
@@ -209,5 +251,30 @@ mod tests {
             check(public, "elementor", None, &empty, &[], b"").unwrap(),
             Verdict::Public
         );
+    }
+
+    #[test]
+    fn a_kept_request_is_checked_by_the_digest_of_its_token() {
+        let token = Token::new("t0k3n");
+        let s = protection(None, Some(&token));
+        let empty = HeaderMap::new();
+        let digest = token_digest(" t0k3n ");
+        assert_eq!(digest.len(), 64);
+        assert!(!digest.contains("t0k3n"));
+        let given = Some(GivenToken::Sha256(&digest));
+        assert_eq!(
+            check_given(s, "elementor", None, &empty, given, b"").unwrap(),
+            Verdict::Verified
+        );
+        let other = token_digest("t0k3m");
+        let wrong = check_given(
+            s,
+            "elementor",
+            None,
+            &empty,
+            Some(GivenToken::Sha256(&other)),
+            b"",
+        );
+        assert_eq!(wrong.unwrap_err().kind(), "unauthorized");
     }
 }

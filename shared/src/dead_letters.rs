@@ -7,11 +7,9 @@
 //! acknowledged. If that send fails, the record is reported as a batch item failure instead:
 //! it is never dropped.
 
-use crate::aws::{LazyClient, SdkSource};
 use crate::failure::Failure;
-use aws_sdk_sqs::types::MessageAttributeValue;
+use crate::queue::{Attribute, SqsQueue};
 use futures::future::BoxFuture;
-use std::sync::Arc;
 
 /// Why a record was dead-lettered, written as message attributes.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,63 +42,22 @@ pub trait DeadLetterSink: Send + Sync {
     fn send<'a>(&'a self, body: &'a str, reason: &'a Reason) -> BoxFuture<'a, Result<(), String>>;
 }
 
-/// An SQS queue, through the SDK client built at init.
-pub struct SqsDeadLetters {
-    client: LazyClient<aws_sdk_sqs::Client>,
-    queue_url: String,
-}
-
-impl SqsDeadLetters {
-    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
-        Self {
-            client: LazyClient::Ready(client),
-            queue_url: queue_url.into(),
-        }
-    }
-
-    pub fn from_source(source: Arc<SdkSource>, queue_url: impl Into<String>) -> Self {
-        Self {
-            client: LazyClient::from_source(source, aws_sdk_sqs::Client::new),
-            queue_url: queue_url.into(),
-        }
-    }
-}
-
-fn text(value: &str) -> Result<MessageAttributeValue, String> {
-    MessageAttributeValue::builder()
-        .data_type("String")
-        .string_value(value)
-        .build()
-        .map_err(|e| e.to_string())
-}
-
-impl DeadLetterSink for SqsDeadLetters {
+impl DeadLetterSink for SqsQueue {
     fn send<'a>(&'a self, body: &'a str, reason: &'a Reason) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            let mut request = self
-                .client
-                .get()
-                .await
-                .send_message()
-                .queue_url(&self.queue_url)
-                .message_body(body)
-                .message_attributes("ponte.function", text(reason.function)?)
-                .message_attributes("ponte.error_kind", text(reason.kind)?)
-                .message_attributes("ponte.error", text(&reason.message)?)
-                .message_attributes("ponte.source_message_id", text(&reason.source_message_id)?);
+            let mut attributes = vec![
+                ("ponte.function", Attribute::Text(reason.function)),
+                ("ponte.error_kind", Attribute::Text(reason.kind)),
+                ("ponte.error", Attribute::Text(&reason.message)),
+                (
+                    "ponte.source_message_id",
+                    Attribute::Text(&reason.source_message_id),
+                ),
+            ];
             if let Some(status) = reason.provider_status {
-                let number = MessageAttributeValue::builder()
-                    .data_type("Number")
-                    .string_value(status.to_string())
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                request = request.message_attributes("ponte.provider_status", number);
+                attributes.push(("ponte.provider_status", Attribute::Number(status.into())));
             }
-            request
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("SQS SendMessage: {}", e.into_service_error()))
+            SqsQueue::send(self, body, &attributes).await.map(|_| ())
         })
     }
 }

@@ -7,7 +7,7 @@
 use crate::validate::Problems;
 use serde_json::{Value, json};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Failure {
     /// The body could not be read as JSON (or was empty).
     #[error("the body is not valid JSON: {0}")]
@@ -18,8 +18,8 @@ pub enum Failure {
     /// The body is JSON but not a valid request for this action.
     #[error("the request is invalid: {0}")]
     Invalid(Problems),
-    /// The body is larger than Ponte accepts (see [`crate::api_gateway::MAX_BODY_BYTES`]).
-    #[error("the body is {0} bytes; the most Ponte accepts is {max}", max = crate::api_gateway::MAX_BODY_BYTES)]
+    /// The body is larger than Ponte accepts (see [`crate::json::MAX_BODY_BYTES`]).
+    #[error("the body is {0} bytes; the most Ponte accepts is {max}", max = crate::json::MAX_BODY_BYTES)]
     TooLarge(usize),
     /// One webhook carrying more submissions than a request may deliver.
     #[error("the body carries {count} submissions; the most one request may deliver is {max}")]

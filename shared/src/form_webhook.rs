@@ -3,17 +3,21 @@
 //! what each would send).
 
 use crate::action::Action;
-use crate::app::{App, DeliveryId, Preview, Report};
+use crate::app::{App, DeliveryId, Report};
 use crate::authenticity::{self, Verdict};
 use crate::failure::Failure;
 use crate::forms::{self, Inbound, Source, Submission};
 use crate::idempotency;
+use crate::intake::Proof;
 use crate::mapping::{Context, Mapping};
+use crate::received::{Received, SubmissionPreview, SubmissionReport};
+use crate::secrets::Lease;
+use crate::webhooks::Setup;
 use aws_smithy_types::date_time::{DateTime, Format};
 use lambda_http::http::HeaderMap;
 use std::time::{Duration, Instant};
 
-/// A form webhook as the HTTP trigger received it.
+/// A form webhook as the HTTP trigger received it (or as an intake record kept it).
 pub struct FormRequest<'a> {
     pub source: Source,
     pub headers: &'a HeaderMap,
@@ -21,29 +25,10 @@ pub struct FormRequest<'a> {
     pub body: &'a [u8],
     /// Map and validate each submission and say what would be sent, but send nothing.
     pub dry_run: bool,
-}
-
-/// What became of a webhook that passed the authenticity check.
-#[derive(Debug)]
-pub enum FormOutcome {
-    /// A builder's test delivery: nothing was sent.
-    Test(String),
-    /// One report per submission in the body (usually one).
-    Delivered(Vec<SubmissionReport>),
-    /// A dry run: what each submission would have sent, or why it could not be.
-    Previewed(Vec<SubmissionPreview>),
-}
-
-#[derive(Debug)]
-pub struct SubmissionReport {
-    pub submission_id: Option<String>,
-    pub report: Report,
-}
-
-#[derive(Debug)]
-pub struct SubmissionPreview {
-    pub submission_id: Option<String>,
-    pub result: Result<Preview, Failure>,
+    pub proof: Proof<'a>,
+    /// When the request arrived, in seconds since the epoch (`None`: now). A signed delivery's
+    /// age is measured at that time, so that a kept request is judged as it was when it came.
+    pub received_at: Option<u64>,
 }
 
 /// Query parameters that configure Ponte rather than feed a mapping.
@@ -55,26 +40,46 @@ impl<A: Action> App<A> {
         &self,
         request: FormRequest<'_>,
         deadline: Option<Instant>,
-    ) -> Result<FormOutcome, Failure> {
-        let setup = self.setup().await?;
+    ) -> Received {
         let source = request.source;
-        let verdict = authenticity::check(
-            setup.connection.webhooks.protection(source.name()),
-            source.name(),
-            source.signature_header(),
-            request.headers,
-            request.query,
-            request.body,
-        )?;
-        if verdict == Verdict::Public {
-            warn_public::<A>(source.name());
+        let (setup, verdict) = match self
+            .authenticate(
+                source.name(),
+                source.signature_header(),
+                request.headers,
+                request.query,
+                request.body,
+                request.proof,
+            )
+            .await
+        {
+            Ok(passed) => passed,
+            Err(received) => return received,
+        };
+        match self
+            .deliver_checked_form(&request, &setup, verdict, deadline)
+            .await
+        {
+            Ok(received) => received,
+            Err(failure) => Received::Failed(failure),
         }
+    }
+
+    /// A form webhook past its check: decoded, mapped and delivered (or previewed).
+    async fn deliver_checked_form(
+        &self,
+        request: &FormRequest<'_>,
+        setup: &Lease<Setup<A::Connection>>,
+        verdict: Verdict,
+        deadline: Option<Instant>,
+    ) -> Result<Received, Failure> {
+        let source = request.source;
         let content_type = request
             .headers
             .get("content-type")
             .and_then(|v| v.to_str().ok());
         let submissions = match forms::decode(source, request.body, content_type)? {
-            Inbound::Test(reason) => return Ok(FormOutcome::Test(reason)),
+            Inbound::Test(reason) => return Ok(Received::Test(reason)),
             Inbound::Submissions(submissions) => submissions,
         };
         let max = self.settings.max_submissions_per_request;
@@ -88,7 +93,11 @@ impl<A: Action> App<A> {
             // A signature proves who sent a body, not when: one older than the deliveries
             // Ponte remembers could be a captured request played again.
             for submission in &submissions {
-                refuse_stale(submission, self.settings.signed_delivery_max_age)?;
+                refuse_stale(
+                    submission,
+                    self.settings.signed_delivery_max_age,
+                    request.received_at,
+                )?;
             }
         }
         let webhooks = &setup.connection.webhooks;
@@ -144,7 +153,7 @@ impl<A: Action> App<A> {
                     result,
                 });
             }
-            return Ok(FormOutcome::Previewed(previews));
+            return Ok(Received::Previewed(previews));
         }
         let mut reports = Vec::with_capacity(submissions.len());
         for submission in &submissions {
@@ -164,32 +173,59 @@ impl<A: Action> App<A> {
                 report,
             });
         }
-        Ok(FormOutcome::Delivered(reports))
+        Ok(Received::Delivered(reports))
     }
 
-    /// Checks a direct call against the direct route's protection.
-    pub async fn authenticate_direct(
+    /// Checks a request to `route` against its protection, as `proof` says: the connection (for
+    /// what comes next) and how the request got through, or what became of it. A secret that
+    /// cannot be read leaves the request unchecked, which is not the same as refused: it may
+    /// be kept and checked later.
+    pub(crate) async fn authenticate(
         &self,
+        route: &str,
+        signature_header: Option<&str>,
         headers: &HeaderMap,
         query: &[(String, String)],
-    ) -> Result<(), Failure> {
-        let setup = self.setup().await?;
-        let route = crate::webhooks::DIRECT;
+        body: &[u8],
+        proof: Proof<'_>,
+    ) -> Result<(Lease<Setup<A::Connection>>, Verdict), Received> {
+        let setup = self.setup().await.map_err(Received::Unchecked)?;
         let protection = setup.connection.webhooks.protection(route);
-        if authenticity::check(protection, route, None, headers, query, &[])? == Verdict::Public {
-            warn_public::<A>(route);
+        let verdict = match proof {
+            Proof::Checked => Ok(Verdict::Verified),
+            Proof::Presented => {
+                authenticity::check(protection, route, signature_header, headers, query, body)
+            }
+            Proof::Given(token) => {
+                authenticity::check_given(protection, route, signature_header, headers, token, body)
+            }
+        };
+        match verdict {
+            // A broken setting (a signing secret for a route that signs nothing) is the
+            // secret's to fix: such a request is kept, unchecked, until it is.
+            Err(failure @ Failure::Configuration(_)) => Err(Received::Unchecked(failure)),
+            Err(failure) => Err(Received::Refused(failure)),
+            Ok(verdict) => {
+                if verdict == Verdict::Public {
+                    warn_public::<A>(route);
+                }
+                Ok((setup, verdict))
+            }
         }
-        Ok(())
     }
 }
 
 /// Refuses a submission stamped longer ago than `remembered`; one without a readable time
 /// passes (the signature still stands).
-fn refuse_stale(submission: &Submission, remembered: Duration) -> Result<(), Failure> {
+fn refuse_stale(
+    submission: &Submission,
+    remembered: Duration,
+    received_at: Option<u64>,
+) -> Result<(), Failure> {
     let Some(at) = submission.submitted_at.as_deref().and_then(epoch_seconds) else {
         return Ok(());
     };
-    let now = idempotency::now_ms() / 1000;
+    let now = received_at.unwrap_or_else(|| idempotency::now_ms() / 1000);
     let age = now.saturating_sub(at);
     if age > remembered.as_secs() {
         return Err(Failure::Stale {

@@ -41,6 +41,9 @@ pub struct Settings {
     pub max_submissions_per_request: usize,
     /// `DEAD_LETTER_QUEUE_URL`: where SQS records that can never succeed go at once.
     pub dead_letter_queue_url: Option<String>,
+    /// `INTAKE_QUEUE_URL`: the function's own trigger queue, where HTTP requests that cannot be
+    /// delivered now are kept to be delivered from the queue (see [`crate::intake`]).
+    pub intake_queue_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -58,6 +61,7 @@ impl Default for Settings {
             signed_delivery_max_age: Duration::from_secs(DEFAULT_IDEMPOTENCY_TTL_SECONDS),
             max_submissions_per_request: 100,
             dead_letter_queue_url: None,
+            intake_queue_url: None,
         }
     }
 }
@@ -116,6 +120,7 @@ impl Settings {
             max_submissions_per_request: number("MAX_SUBMISSIONS_PER_REQUEST", 100)?.max(1)
                 as usize,
             dead_letter_queue_url: get("DEAD_LETTER_QUEUE_URL"),
+            intake_queue_url: get("INTAKE_QUEUE_URL"),
         })
     }
 }

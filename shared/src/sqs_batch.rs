@@ -3,13 +3,20 @@
 //! [`crate::dead_letters`]); every other record that did not succeed is listed in
 //! `batchItemFailures`, so SQS retries it and, after the queue's `maxReceiveCount`, moves it to
 //! the dead-letter queue itself. No record is dropped.
+//!
+//! A record that is an intake record (a request the HTTP trigger kept, [`crate::intake`]) is
+//! run through the HTTP request's own path again, with its keys, so it is delivered once.
 
 use crate::action::Action;
-use crate::api_gateway::parse_json;
+use crate::api_gateway::log_received;
 use crate::app::{App, Error, Report, log_outcome};
 use crate::dead_letters::Reason;
 use crate::envelope;
 use crate::failure::Failure;
+use crate::intake::IntakeRecord;
+use crate::json::{MAX_BODY_BYTES, MAX_RECORD_BYTES, parse};
+use crate::received::{Keep, Received};
+use crate::reception::{self, Inbound};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::StreamExt;
 use std::time::Instant;
@@ -55,26 +62,81 @@ async fn deliver_record<A: Action>(
     deadline: Option<Instant>,
 ) -> Result<(), Failure> {
     let started = Instant::now();
-    let payload = match record.body.as_deref() {
+    let message_id = record.message_id.as_deref();
+    let body = match record.body.as_deref() {
         None => Err(Failure::InvalidBody("the record has no body".into())),
-        Some(body) if body.len() > crate::api_gateway::MAX_BODY_BYTES => {
-            Err(Failure::TooLarge(body.len()))
-        }
-        Some(body) => parse_json(body.as_bytes())
-            .and_then(envelope::unwrap)
-            .map(|(payload, _)| payload),
+        Some(body) if body.len() > MAX_RECORD_BYTES => Err(Failure::TooLarge(body.len())),
+        Some(body) => parse(body.as_bytes()),
     };
+    if let Some(kept) = body.as_ref().ok().and_then(IntakeRecord::from_message) {
+        let received = match kept {
+            Ok(kept) => deliver_kept(app, &kept, deadline).await,
+            Err(failure) => Received::Failed(failure),
+        };
+        log_received::<A>("sqs", None, message_id, &received, started);
+        let keep = match &received {
+            // A kept request whose late check failed never proved who sent it: it is not
+            // sent, and not dropped either, so that an operator sees it.
+            Received::Refused(failure) => Keep::DeadLetter(failure),
+            other => other.keep(),
+        };
+        return match keep {
+            Keep::Nothing => Ok(()),
+            Keep::Later(failure) => Err(failure.clone()),
+            Keep::DeadLetter(failure) => dead_letter(app, record, failure.clone()).await,
+        };
+    }
+    let payload = body.and_then(|body| {
+        let size = record.body.as_deref().map_or(0, str::len);
+        if size > MAX_BODY_BYTES {
+            return Err(Failure::TooLarge(size));
+        }
+        envelope::unwrap(body).map(|(payload, _)| payload)
+    });
     let report = match payload {
         Ok(payload) => app.deliver(&payload, deadline, None).await,
         Err(failure) => Report::failed(failure),
     };
-    let message_id = record.message_id.as_deref();
     log_outcome::<A>("sqs", None, message_id, &report, started);
-    let failure = match report.result {
-        Ok(_) => return Ok(()),
-        Err(failure) => failure,
+    match report.result {
+        Ok(_) => Ok(()),
+        Err(failure) if failure.is_permanent() => dead_letter(app, record, failure).await,
+        Err(failure) => Err(failure),
+    }
+}
+
+/// A kept request, run again as the HTTP trigger ran it: checked as it was kept, its age
+/// measured at its arrival, its deliveries keyed as they were then.
+async fn deliver_kept<A: Action>(
+    app: &App<A>,
+    kept: &IntakeRecord,
+    deadline: Option<Instant>,
+) -> Received {
+    let request = kept.to_request();
+    let body = match reception::body_of(&request) {
+        Ok(body) => body,
+        Err(failure) => return Received::Failed(failure),
     };
-    let Some(dead_letters) = app.dead_letters.as_ref().filter(|_| failure.is_permanent()) else {
+    let inbound = Inbound {
+        request: &request,
+        body: &body,
+        proof: kept.proof(),
+        received_at: Some(kept.received_at_seconds()),
+        dry_run: false,
+    };
+    reception::receive(app, inbound, deadline).await
+}
+
+/// Sends a record that can never succeed as it is to the dead-letter queue, with the reason;
+/// `Ok` once it is there. Without a dead-letter queue, or when the send fails, the failure is
+/// given back so that SQS retries the record (and moves it there itself in the end).
+async fn dead_letter<A: Action>(
+    app: &App<A>,
+    record: &SqsMessage,
+    failure: Failure,
+) -> Result<(), Failure> {
+    let message_id = record.message_id.as_deref();
+    let Some(dead_letters) = app.dead_letters.as_ref() else {
         return Err(failure);
     };
     let reason = Reason::new(A::NAME, &failure, message_id.unwrap_or(""));

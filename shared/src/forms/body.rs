@@ -15,7 +15,7 @@ pub fn media_type(content_type: Option<&str>) -> String {
 }
 
 pub fn json(body: &[u8]) -> Result<Value, Failure> {
-    crate::api_gateway::parse_json(body)
+    crate::json::parse(body)
 }
 
 /// `a=1&b=x+y` → `[("a", "1"), ("b", "x y")]`, in order.

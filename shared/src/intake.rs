@@ -1,0 +1,289 @@
+//! Requests kept to deliver later: the intake record.
+//!
+//! Form builders do not retry, so a webhook answered with a 5xx is a lead lost. When a request
+//! cannot be delivered now (the provider, the secret or the idempotency store is unavailable),
+//! the function puts an intake record on its own trigger queue (`INTAKE_QUEUE_URL`) and answers
+//! that it was queued; when it can never be delivered as it is (a mapping or validation error,
+//! a configuration error), the record goes to the dead-letter queue with its reason, to be
+//! replayed once the cause is fixed (`scripts/replay`). Either way the SQS trigger runs the
+//! record through the same path as a fresh request, with the same idempotency keys, so a lead
+//! is sent once however often it is queued, retried or replayed.
+//!
+//! A record holds what that path needs and nothing it does not: the source, the query less its
+//! token, the headers the decoders and keys read (and the signature, for a record whose check
+//! could not run yet), the raw body, when it arrived, and why it was kept. A token never goes
+//! into a record: a request kept before its check could run (the secret could not be read)
+//! carries the token's SHA-256 instead, and is checked against the secret when it is run.
+
+use crate::authenticity::{self, GivenToken};
+use crate::failure::Failure;
+use crate::queue::{Attribute, SqsQueue};
+use crate::trigger::{HttpOrigin, HttpRequest};
+use aws_smithy_types::date_time::{DateTime, Format};
+use base64::Engine;
+use futures::future::BoxFuture;
+use lambda_http::http::{HeaderMap, HeaderName, HeaderValue};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The key an intake record's JSON sits under in a queue message.
+pub const MARKER: &str = "ponte_intake";
+
+/// Headers a record keeps: what decoding reads (`content-type`), what names a delivery
+/// (`idempotency-key`), and the signatures a later check verifies. Never a token.
+const KEPT_HEADERS: &[&str] = &[
+    "content-type",
+    "idempotency-key",
+    "typeform-signature",
+    "tally-signature",
+    "x-ponte-signature",
+];
+
+/// Query parameters a record never keeps: the credential, and switches of the request itself.
+const DROPPED_QUERY: &[&str] = &["token", "dry_run"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntakeRecord {
+    /// The form source the URL named; none for a direct call.
+    pub source: Option<String>,
+    /// The query string, less its token.
+    pub query: Vec<(String, String)>,
+    /// The [`KEPT_HEADERS`] the request had.
+    pub headers: BTreeMap<String, String>,
+    /// The body exactly as received, so that signatures and decoders see the same bytes.
+    pub body_base64: String,
+    /// When the request arrived (RFC 3339): a signed delivery's age is measured at this time.
+    pub received_at: String,
+    /// The Lambda request id of the invocation that received it, as its log lines carry.
+    pub request_id: String,
+    /// True when the request passed the authenticity check when it arrived.
+    pub authenticated: bool,
+    /// For a request kept before its check could run: its token's SHA-256, if it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_sha256: Option<String>,
+    /// The idempotency keys its deliveries claimed when it arrived, for finding them in logs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub idempotency_keys: Vec<String>,
+    /// The kind of failure it was kept for (`provider_unavailable`, `validation`…).
+    pub reason: String,
+}
+
+impl IntakeRecord {
+    /// The record of `request` (whose body decoded to `body`), kept for `failure`.
+    pub fn of(
+        request: &HttpRequest,
+        body: &[u8],
+        authenticated: bool,
+        request_id: &str,
+        failure: &Failure,
+    ) -> Self {
+        let headers = KEPT_HEADERS
+            .iter()
+            .filter_map(|name| {
+                let value = request.headers.get(*name)?.to_str().ok()?;
+                Some((name.to_string(), value.to_string()))
+            })
+            .collect();
+        let query = request
+            .query
+            .iter()
+            .filter(|(name, _)| !DROPPED_QUERY.contains(&name.as_str()))
+            .cloned()
+            .collect();
+        let token_sha256 = if authenticated {
+            None
+        } else {
+            authenticity::presented_token(&request.headers, &request.query)
+                .map(authenticity::token_digest)
+        };
+        Self {
+            source: request.source.clone(),
+            query,
+            headers,
+            body_base64: base64::engine::general_purpose::STANDARD.encode(body),
+            received_at: now_rfc3339(),
+            request_id: request_id.to_string(),
+            authenticated,
+            token_sha256,
+            idempotency_keys: Vec::new(),
+            reason: failure.kind().to_string(),
+        }
+    }
+
+    /// The queue message body: `{"ponte_intake": {…}}`.
+    pub fn to_message(&self) -> String {
+        serde_json::json!({ MARKER: self }).to_string()
+    }
+
+    /// The record in a queue message, if the message is one: `None` for any other body.
+    pub fn from_message(body: &Value) -> Option<Result<Self, Failure>> {
+        let record = body.as_object().filter(|o| o.len() == 1)?.get(MARKER)?;
+        Some(
+            serde_json::from_value(record.clone())
+                .map_err(|e| Failure::InvalidBody(format!("a broken intake record: {e}"))),
+        )
+    }
+
+    /// The request again, as the HTTP trigger would have read it.
+    pub fn to_request(&self) -> HttpRequest {
+        let mut headers = HeaderMap::new();
+        for (name, value) in &self.headers {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                headers.insert(name, value);
+            }
+        }
+        HttpRequest {
+            origin: HttpOrigin::HttpV2,
+            method: "POST".into(),
+            headers,
+            query: self.query.clone(),
+            source: self.source.clone(),
+            body: Some(self.body_base64.clone()),
+            is_base64_encoded: true,
+        }
+    }
+
+    /// How the record proves who sent it.
+    pub fn proof(&self) -> Proof<'_> {
+        if self.authenticated {
+            Proof::Checked
+        } else {
+            Proof::Given(self.token_sha256.as_deref().map(GivenToken::Sha256))
+        }
+    }
+
+    /// Seconds since the epoch of [`IntakeRecord::received_at`] (now, if unreadable).
+    pub fn received_at_seconds(&self) -> u64 {
+        DateTime::from_str(&self.received_at, Format::DateTime)
+            .ok()
+            .and_then(|at| u64::try_from(at.secs()).ok())
+            .unwrap_or_else(|| crate::idempotency::now_ms() / 1000)
+    }
+}
+
+/// How a request proves who sent it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof<'a> {
+    /// A request as it arrives: its signature and token are checked against the secret.
+    Presented,
+    /// A record kept before its check could run: its signature headers, and its token as kept.
+    Given(Option<GivenToken<'a>>),
+    /// A record kept after it passed the check when it arrived.
+    Checked,
+}
+
+fn now_rfc3339() -> String {
+    let now = DateTime::from_millis(crate::idempotency::now_ms() as i64);
+    now.fmt(Format::DateTime).unwrap_or_default()
+}
+
+/// Where intake records are queued: the function's own trigger queue.
+pub trait IntakeQueue: Send + Sync {
+    /// Queues one record; the id of the queued message.
+    fn queue<'a>(&'a self, record: &'a IntakeRecord) -> BoxFuture<'a, Result<String, String>>;
+}
+
+impl IntakeQueue for SqsQueue {
+    fn queue<'a>(&'a self, record: &'a IntakeRecord) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            let attributes = [
+                ("ponte.intake", Attribute::Text("1")),
+                ("ponte.error_kind", Attribute::Text(&record.reason)),
+            ];
+            self.send(&record.to_message(), &attributes).await
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(query: &[(&str, &str)], headers: &[(&str, &str)]) -> HttpRequest {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        HttpRequest {
+            origin: HttpOrigin::RestV1,
+            method: "POST".into(),
+            headers: map,
+            query: query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            source: Some("elementor".into()),
+            body: None,
+            is_base64_encoded: false,
+        }
+    }
+
+    #[test]
+    fn a_record_keeps_no_token_and_gives_the_request_back() {
+        let request = request(
+            &[("token", "s3cret"), ("inbox_id", "3"), ("dry_run", "false")],
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("x-ponte-token", "s3cret"),
+                ("authorization", "Bearer s3cret"),
+                ("user-agent", "WordPress"),
+            ],
+        );
+        let failure = Failure::SecretUnavailable("throttled".into());
+        let body = "fields[name][value]=Ana".as_bytes();
+        let record = IntakeRecord::of(&request, body, true, "req-1", &failure);
+        let message = record.to_message();
+        assert!(!message.contains("s3cret"), "{message}");
+        assert_eq!(record.query, vec![("inbox_id".into(), "3".into())]);
+        assert_eq!(record.reason, "secret_unavailable");
+
+        let parsed: Value = serde_json::from_str(&message).unwrap();
+        let back = IntakeRecord::from_message(&parsed).unwrap().unwrap();
+        assert_eq!(back, record);
+        assert_eq!(back.proof(), Proof::Checked);
+        let again = back.to_request();
+        assert_eq!(again.source.as_deref(), Some("elementor"));
+        assert_eq!(
+            again.headers["content-type"],
+            "application/x-www-form-urlencoded"
+        );
+        assert!(again.headers.get("authorization").is_none());
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(again.body.unwrap())
+            .unwrap();
+        assert_eq!(decoded, body);
+        let age = crate::idempotency::now_ms() / 1000 - back.received_at_seconds();
+        assert!(age < 5, "{age}");
+    }
+
+    #[test]
+    fn an_unchecked_record_carries_the_digest_of_its_token() {
+        let request = request(&[("token", "s3cret")], &[]);
+        let failure = Failure::SecretUnavailable("throttled".into());
+        let record = IntakeRecord::of(&request, b"{}", false, "req-2", &failure);
+        let digest = authenticity::token_digest("s3cret");
+        assert_eq!(record.token_sha256.as_deref(), Some(digest.as_str()));
+        assert_eq!(
+            record.proof(),
+            Proof::Given(Some(GivenToken::Sha256(&digest)))
+        );
+        assert!(!record.to_message().contains("s3cret"));
+    }
+
+    #[test]
+    fn only_intake_messages_are_taken_for_records() {
+        let payload = serde_json::json!({"inbox_id": "1", "ponte_intake": {}});
+        assert!(IntakeRecord::from_message(&payload).is_none());
+        assert!(IntakeRecord::from_message(&serde_json::json!([1])).is_none());
+        let broken = serde_json::json!({"ponte_intake": {"source": 3}});
+        let failure = IntakeRecord::from_message(&broken).unwrap().unwrap_err();
+        assert_eq!(failure.kind(), "invalid_body");
+    }
+}

@@ -1,0 +1,66 @@
+//! An SQS queue Ponte writes to: a function's dead-letter queue, and its own trigger queue for
+//! requests it keeps to deliver later ([`crate::intake`]).
+
+use crate::aws::{LazyClient, SdkSource};
+use aws_sdk_sqs::types::MessageAttributeValue;
+use std::sync::Arc;
+
+/// A message attribute's value.
+pub enum Attribute<'a> {
+    Text(&'a str),
+    Number(u64),
+}
+
+/// One queue, through an SDK client built on first use (or given ready-made).
+pub struct SqsQueue {
+    client: LazyClient<aws_sdk_sqs::Client>,
+    queue_url: String,
+}
+
+impl SqsQueue {
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
+        Self {
+            client: LazyClient::Ready(client),
+            queue_url: queue_url.into(),
+        }
+    }
+
+    pub fn from_source(source: Arc<SdkSource>, queue_url: impl Into<String>) -> Self {
+        Self {
+            client: LazyClient::from_source(source, aws_sdk_sqs::Client::new),
+            queue_url: queue_url.into(),
+        }
+    }
+
+    /// Sends one message with its attributes; the id SQS gave it.
+    pub async fn send(
+        &self,
+        body: &str,
+        attributes: &[(&str, Attribute<'_>)],
+    ) -> Result<String, String> {
+        let mut request = self
+            .client
+            .get()
+            .await
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body);
+        for (name, value) in attributes {
+            let (data_type, text) = match value {
+                Attribute::Text(text) => ("String", text.to_string()),
+                Attribute::Number(number) => ("Number", number.to_string()),
+            };
+            let value = MessageAttributeValue::builder()
+                .data_type(data_type)
+                .string_value(text)
+                .build()
+                .map_err(|e| e.to_string())?;
+            request = request.message_attributes(*name, value);
+        }
+        let sent = request
+            .send()
+            .await
+            .map_err(|e| format!("SQS SendMessage: {}", e.into_service_error()))?;
+        Ok(sent.message_id().unwrap_or_default().to_string())
+    }
+}

@@ -4,6 +4,7 @@
 pub mod function;
 pub mod moto;
 pub mod readme;
+pub mod replay;
 pub mod runtime_api;
 pub mod sandbox;
 

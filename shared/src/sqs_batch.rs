@@ -15,7 +15,7 @@ use crate::envelope;
 use crate::failure::Failure;
 use crate::intake::IntakeRecord;
 use crate::json::{MAX_BODY_BYTES, MAX_RECORD_BYTES, parse};
-use crate::received::{Keep, Received};
+use crate::received::{Keep, Received, SubmissionPreview};
 use crate::reception::{self, Inbound};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::StreamExt;
@@ -70,7 +70,7 @@ async fn deliver_record<A: Action>(
     };
     if let Some(kept) = body.as_ref().ok().and_then(IntakeRecord::from_message) {
         let received = match kept {
-            Ok(kept) => deliver_kept(app, &kept, deadline).await,
+            Ok(kept) => deliver_kept(app, &kept, deadline, false).await,
             Err(failure) => Received::Failed(failure),
         };
         log_received::<A>("sqs", None, message_id, &received, started);
@@ -111,6 +111,7 @@ async fn deliver_kept<A: Action>(
     app: &App<A>,
     kept: &IntakeRecord,
     deadline: Option<Instant>,
+    dry_run: bool,
 ) -> Received {
     let request = kept.to_request();
     let body = match reception::body_of(&request) {
@@ -122,9 +123,32 @@ async fn deliver_kept<A: Action>(
         body: &body,
         proof: kept.proof(),
         received_at: Some(kept.received_at_seconds()),
-        dry_run: false,
+        dry_run,
     };
     reception::receive(app, inbound, deadline).await
+}
+
+/// What a record body would send now, with the current secret and mapping, or why it would not
+/// (a dry run: nothing is sent, no key is claimed). For `scripts/replay --dry-run`.
+pub async fn preview<A: Action>(app: &App<A>, body: &str) -> Received {
+    let parsed = match parse(body.as_bytes()) {
+        Ok(parsed) => parsed,
+        Err(failure) => return Received::Failed(failure),
+    };
+    if let Some(kept) = IntakeRecord::from_message(&parsed) {
+        return match kept {
+            Ok(kept) => deliver_kept(app, &kept, None, true).await,
+            Err(failure) => Received::Failed(failure),
+        };
+    }
+    let result = match envelope::unwrap(parsed) {
+        Ok((payload, _)) => app.preview(&payload).await,
+        Err(failure) => Err(failure),
+    };
+    Received::Previewed(vec![SubmissionPreview {
+        submission_id: None,
+        result,
+    }])
 }
 
 /// Sends a record that can never succeed as it is to the dead-letter queue, with the reason;

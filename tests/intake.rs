@@ -1,0 +1,433 @@
+//! Nothing lost on the HTTP path: a request that cannot be delivered now is queued on the
+//! function's own queue and delivered from there, once; one that can never be delivered as it is
+//! becomes a dead letter with its reason, and is delivered once it is fixed and replayed.
+//! Against moto's SQS and Secrets Manager, with a provider stand-in that goes down and comes back.
+
+mod support;
+
+use lambda_runtime::{Context, LambdaEvent};
+use ponte::actions::CloudChatCreateConversation;
+use ponte::idempotency::{IdempotencyStore, InMemoryStore};
+use ponte::queue::SqsQueue;
+use ponte::received::Received;
+use ponte::secrets::SecretsManagerStore;
+use ponte::{App, Settings};
+use ponte_devtools::replay;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use support::*;
+use wiremock::matchers::{body_json, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+type CloudChat = App<CloudChatCreateConversation>;
+
+/// A function's two queues in moto.
+struct Queues {
+    sqs: aws_sdk_sqs::Client,
+    queue: String,
+    dead_letters: String,
+}
+
+impl Queues {
+    async fn new() -> Self {
+        let sqs =
+            aws_sdk_sqs::Client::new(&ponte_devtools::moto::sdk_config(&moto_endpoint()).await);
+        let mut urls = Vec::new();
+        for kind in ["queue", "dlq"] {
+            let created = sqs
+                .create_queue()
+                .queue_name(unique_name(kind).replace('/', "-"))
+                .send()
+                .await
+                .unwrap();
+            urls.push(created.queue_url().unwrap().to_string());
+        }
+        let dead_letters = urls.pop().unwrap();
+        let queue = urls.pop().unwrap();
+        Self {
+            sqs,
+            queue,
+            dead_letters,
+        }
+    }
+
+    /// Every message on `queue_url`, removed from it: (message id, body).
+    async fn take(&self, queue_url: &str) -> Vec<(String, String)> {
+        let mut taken = Vec::new();
+        loop {
+            let received = self
+                .sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            if received.messages().is_empty() {
+                return taken;
+            }
+            for m in received.messages() {
+                self.sqs
+                    .delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+                taken.push((
+                    m.message_id().unwrap().to_string(),
+                    m.body().unwrap().to_string(),
+                ));
+            }
+        }
+    }
+
+    /// Runs every message of the function's queue through its SQS trigger, as Lambda's event
+    /// source mapping would; the ids it reported as failed.
+    async fn drain(&self, app: &CloudChat) -> Vec<String> {
+        let messages = self.take(&self.queue).await;
+        assert!(!messages.is_empty(), "nothing was queued");
+        let records: Vec<(&str, &str)> = messages
+            .iter()
+            .map(|(id, body)| (id.as_str(), body.as_str()))
+            .collect();
+        let answer = app
+            .handle(LambdaEvent::new(sqs(&records), Context::default()))
+            .await
+            .unwrap();
+        failed_ids(&answer)
+    }
+}
+
+/// Settings for these tests: one provider call per delivery, the secret read on every event
+/// (so that a fix is seen at once), and deliveries remembered.
+fn settings(secret: &str) -> Settings {
+    Settings {
+        secret_id: Some(secret.to_string()),
+        secret_max_age: Duration::ZERO,
+        retry: ponte::retry::RetryPolicy {
+            max_attempts: 1,
+            ..Default::default()
+        },
+        idempotency_ttl: Duration::from_secs(3600),
+        ..Settings::default()
+    }
+}
+
+/// A function reading `secret` from `secrets`, keeping requests on `queues`, and remembering
+/// deliveries in `claims` (shared, as the DynamoDB table is shared by every container).
+fn function(
+    secrets: aws_sdk_secretsmanager::Client,
+    secret: &str,
+    queues: &Queues,
+    claims: &Arc<InMemoryStore>,
+) -> CloudChat {
+    let claims: Arc<dyn IdempotencyStore> = claims.clone();
+    App::new(
+        settings(secret),
+        Arc::new(SecretsManagerStore::new(secrets)),
+    )
+    .with_idempotency(claims)
+    .with_intake(Arc::new(SqsQueue::new(queues.sqs.clone(), &queues.queue)))
+    .with_dead_letters(Arc::new(SqsQueue::new(
+        queues.sqs.clone(),
+        &queues.dead_letters,
+    )))
+}
+
+fn secret_value(server: &MockServer, elementor: Value) -> Value {
+    json!({"api_access_token": "cc", "account_id": 42, "base_url": server.uri(),
+           "webhooks": {"elementor": elementor}})
+}
+
+/// The ticket the recorded Elementor submission becomes, with inbox 7.
+fn ticket() -> Value {
+    json!({
+        "inbox_id": "7",
+        "contact_email": "teste@gmail.com",
+        "contact_phone_number": "+5585987696383",
+        "message": {"content": "Seu nome: Teste\nSeu melhor email: teste@gmail.com\nWhatsapp: (85) 98769-6383", "message_type": "incoming"}
+    })
+}
+
+fn elementor(query: &[(&str, &str)]) -> Value {
+    let body = form_fixture("elementor-simple.urlencoded.txt");
+    let headers = [("Content-Type", "application/x-www-form-urlencoded")];
+    form_event(Api::HttpV2, "elementor", &body, &headers, query)
+}
+
+async fn provider_down(server: &MockServer) {
+    server.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(server)
+        .await;
+}
+
+/// The provider is back and must receive exactly `times` tickets, each `body`.
+async fn provider_back(server: &MockServer, body: Value, times: u64) {
+    server.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/accounts/42/conversations"))
+        .and(body_json(body))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 321})))
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+async fn invoke(app: &CloudChat, event: Value) -> (u16, Value) {
+    let answer = app
+        .handle(LambdaEvent::new(event, Context::default()))
+        .await
+        .unwrap();
+    http_answer(&answer)
+}
+
+#[tokio::test]
+async fn a_lead_sent_while_the_provider_is_down_is_queued_and_delivered_once() {
+    let server = MockServer::start().await;
+    let secret = unique_name("intake");
+    create_secret(
+        &secret,
+        &secret_value(&server, json!({"token": "el-token"})),
+    )
+    .await;
+    let queues = Queues::new().await;
+    let claims = Arc::new(InMemoryStore::new());
+    let app = function(secrets_client().await, &secret, &queues, &claims);
+
+    provider_down(&server).await;
+    let query = [("token", "el-token"), ("inbox_id", "7")];
+    // The builder posts the lead; a second post of the same lead while it is queued.
+    for _ in 0..2 {
+        let (status, json) = invoke(&app, elementor(&query)).await;
+        assert_eq!(status, 200, "Elementor wants exactly 200: {json}");
+        assert_eq!(
+            (json["queued"].as_bool(), json["reason"].as_str()),
+            (Some(true), Some("provider_unavailable")),
+            "{json}"
+        );
+        assert!(json["intake_id"].as_str().is_some_and(|id| !id.is_empty()));
+    }
+
+    provider_back(&server, ticket(), 1).await;
+    assert_eq!(
+        queues.drain(&app).await,
+        Vec::<String>::new(),
+        "both records done"
+    );
+    server.verify().await;
+    assert!(queues.take(&queues.dead_letters).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_intake_record_keeps_no_token() {
+    let server = MockServer::start().await;
+    let secret = unique_name("intake");
+    create_secret(
+        &secret,
+        &secret_value(&server, json!({"token": "el-token"})),
+    )
+    .await;
+    let queues = Queues::new().await;
+    let app = function(
+        secrets_client().await,
+        &secret,
+        &queues,
+        &Default::default(),
+    );
+    provider_down(&server).await;
+    let (status, _) = invoke(&app, elementor(&[("token", "el-token"), ("inbox_id", "7")])).await;
+    assert_eq!(status, 200);
+    let queued = queues.take(&queues.queue).await;
+    assert_eq!(queued.len(), 1);
+    let body = &queued[0].1;
+    assert!(
+        !body.contains("el-token") && !body.contains(TEST_TOKEN),
+        "{body}"
+    );
+    let record: Value = serde_json::from_str(body).unwrap();
+    let record = &record["ponte_intake"];
+    assert_eq!(record["query"], json!([["inbox_id", "7"]]));
+    assert_eq!(record["authenticated"], true);
+    assert_eq!(record["reason"], "provider_unavailable");
+    assert!(
+        record["idempotency_keys"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("cloudchat-create-conversation#")
+    );
+}
+
+#[tokio::test]
+async fn a_direct_call_is_accepted_with_202_and_delivered_from_the_queue() {
+    let server = MockServer::start().await;
+    let secret = unique_name("intake");
+    create_secret(&secret, &secret_value(&server, json!({}))).await;
+    let queues = Queues::new().await;
+    let app = function(
+        secrets_client().await,
+        &secret,
+        &queues,
+        &Default::default(),
+    );
+    provider_down(&server).await;
+    let payload = json!({"inbox_id": "1", "contact_identifier": "crm-42"});
+    let mut event = rest_v1(&payload.to_string());
+    event["headers"]["Idempotency-Key"] = json!("order-42");
+    let (status, json) = invoke(&app, event).await;
+    assert_eq!(
+        (status, json["queued"].as_bool()),
+        (202, Some(true)),
+        "{json}"
+    );
+
+    provider_back(&server, payload, 1).await;
+    assert!(queues.drain(&app).await.is_empty());
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn when_the_request_cannot_be_queued_the_answer_is_503() {
+    let server = MockServer::start().await;
+    let secret = unique_name("intake");
+    create_secret(
+        &secret,
+        &secret_value(&server, json!({"token": "el-token"})),
+    )
+    .await;
+    let closed = format!(
+        "http://127.0.0.1:{}",
+        ponte_devtools::moto::free_port().unwrap()
+    );
+    let unreachable = aws_sdk_sqs::Client::new(&ponte_devtools::moto::sdk_config(&closed).await);
+    let queue = format!("{closed}/000000000000/intake");
+    let app = CloudChat::new(
+        settings(&secret),
+        Arc::new(SecretsManagerStore::new(secrets_client().await)),
+    )
+    .with_intake(Arc::new(SqsQueue::new(unreachable, queue)));
+    provider_down(&server).await;
+    let (status, json) = invoke(&app, elementor(&[("token", "el-token"), ("inbox_id", "7")])).await;
+    assert_eq!(
+        (status, json["queued"].as_bool()),
+        (503, Some(false)),
+        "{json}"
+    );
+    assert_eq!(json["error"]["kind"], "provider_unavailable");
+}
+
+#[tokio::test]
+async fn a_lead_refused_for_good_is_a_dead_letter_that_is_delivered_once_fixed_and_replayed() {
+    let server = MockServer::start().await;
+    let secret = unique_name("intake");
+    create_secret(
+        &secret,
+        &secret_value(&server, json!({"token": "el-token"})),
+    )
+    .await;
+    let queues = Queues::new().await;
+    let claims = Arc::new(InMemoryStore::new());
+    let app = function(secrets_client().await, &secret, &queues, &claims);
+    expect_nothing(&server).await;
+
+    // The form's URL lacks ?inbox_id=: every lead is invalid for the default mapping.
+    let (status, json) = invoke(&app, elementor(&[("token", "el-token")])).await;
+    assert_eq!(
+        (status, json["error"]["kind"].as_str()),
+        (400, Some("validation")),
+        "{json}"
+    );
+    assert_eq!(json["dead_lettered"], true, "{json}");
+
+    let letters = replay::read(&queues.sqs, &queues.dead_letters, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        replay::by_reason(&letters).into_iter().collect::<Vec<_>>(),
+        [("validation", 1)]
+    );
+    assert!(!letters[0].body.contains("el-token"));
+    // A dry run says why it would still fail.
+    match ponte::sqs_batch::preview(&app, &letters[0].body).await {
+        Received::Previewed(previews) => {
+            let failure = previews[0].result.as_ref().unwrap_err();
+            assert!(failure.to_string().contains("inbox_id"), "{failure}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // The operator fixes the mapping in the secret…
+    let fixed = json!({"token": "el-token", "mapping": {
+        "inbox_id": "7", "contact_email": "{{email?}}", "contact_phone_number": "{{phone?}}",
+        "message": {"content": "{{all_fields}}", "message_type": "incoming"}}});
+    rotate_secret(&secret, &secret_value(&server, fixed)).await;
+    match ponte::sqs_batch::preview(&app, &letters[0].body).await {
+        Received::Previewed(previews) => {
+            let request = previews[0].result.as_ref().unwrap();
+            assert_eq!(request.body, ticket());
+        }
+        other => panic!("{other:?}"),
+    }
+    // …and replays: the letter goes to the function's queue, which delivers it once.
+    let (chosen, rest) = replay::choose(letters, Some("validation"), None);
+    assert!(rest.is_empty());
+    let sent = replay::redrive(&queues.sqs, &queues.dead_letters, &queues.queue, &chosen)
+        .await
+        .unwrap();
+    assert_eq!(sent, 1);
+    provider_back(&server, ticket(), 1).await;
+    assert!(queues.drain(&app).await.is_empty());
+    server.verify().await;
+    assert!(queues.take(&queues.dead_letters).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_lead_that_came_while_the_secret_was_unreadable_is_checked_when_it_is_delivered() {
+    let server = MockServer::start().await;
+    let secret = unique_name("intake");
+    create_secret(
+        &secret,
+        &secret_value(&server, json!({"token": "el-token"})),
+    )
+    .await;
+    let queues = Queues::new().await;
+    let claims = Arc::new(InMemoryStore::new());
+    let closed = format!(
+        "http://127.0.0.1:{}",
+        ponte_devtools::moto::free_port().unwrap()
+    );
+    let secrets_down = ponte_devtools::moto::secrets_client(&closed).await;
+    let while_down = function(secrets_down, &secret, &queues, &claims);
+    expect_nothing(&server).await;
+
+    for token in ["el-token", "a-guess"] {
+        let (status, json) = invoke(
+            &while_down,
+            elementor(&[("token", token), ("inbox_id", "7")]),
+        )
+        .await;
+        assert_eq!(
+            (status, json["reason"].as_str()),
+            (200, Some("secret_unavailable")),
+            "{json}"
+        );
+    }
+
+    // Secrets Manager is back: the lead with the right token is delivered, the other is kept
+    // as a dead letter, unsent.
+    provider_back(&server, ticket(), 1).await;
+    let app = function(secrets_client().await, &secret, &queues, &claims);
+    assert!(queues.drain(&app).await.is_empty());
+    server.verify().await;
+    let letters = replay::read(&queues.sqs, &queues.dead_letters, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        replay::by_reason(&letters).into_iter().collect::<Vec<_>>(),
+        [("unauthorized", 1)]
+    );
+    assert!(!letters[0].body.contains("a-guess"));
+}

@@ -5,13 +5,16 @@
 //! and prints, for each, what came in, what the provider received and what the function
 //! answered. It exits 0 when every event was delivered as expected.
 //!
+//! Then it sends one lead while the provider sandbox answers 503: the function answers 200
+//! `queued`, and delivers the lead from its queue (moto's SQS) once the provider is back.
+//!
 //! `--serve` keeps moto and the sandbox running instead, and prints the variables with which
 //! `cargo lambda watch` runs the functions against them.
 
 use ponte_devtools::function::{LocalFunction, Output};
 use ponte_devtools::moto::{self, Moto};
 use ponte_devtools::runtime_api::Answer;
-use ponte_devtools::sandbox::{Received, Sandbox};
+use ponte_devtools::sandbox::{Fault, Received, Sandbox};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -213,9 +216,147 @@ async fn run() -> Result<bool, String> {
         running.stop().await;
         println!("   (the function's own log: {})", log_path.display());
     }
+    if args.connections.is_empty() {
+        let ok = queued_then_delivered(&args, &moto, &sandbox, &log_dir).await?;
+        if ok {
+            passed += 1;
+        } else {
+            failed += 1;
+        }
+    }
     println!();
     println!("local run: {passed} passed, {failed} failed");
     Ok(failed == 0 && passed > 0)
+}
+
+/// The function the queued-lead demonstration runs, and the form event it sends.
+const QUEUED_FUNCTION: &str = "cloudchat-create-conversation";
+const QUEUED_EVENT: &str = "typeform.json";
+
+/// A lead sent while the provider is down: the function answers the form builder 200
+/// `queued`, keeps the lead on its queue, and delivers it from there once the provider is back,
+/// as deployed. True when that is what happened.
+async fn queued_then_delivered(
+    args: &Args,
+    moto: &Moto,
+    sandbox: &Sandbox,
+    log_dir: &Path,
+) -> Result<bool, String> {
+    let sqs = aws_sdk_sqs::Client::new(&moto::sdk_config(&moto.endpoint()).await);
+    let queue = sqs
+        .create_queue()
+        .queue_name(format!("ponte-local-{QUEUED_FUNCTION}"))
+        .send()
+        .await
+        .map_err(|e| format!("CreateQueue: {}", e.into_service_error()))?
+        .queue_url()
+        .unwrap_or_default()
+        .to_string();
+    let mut env = moto::function_env(&moto.endpoint(), &secret_id(QUEUED_FUNCTION));
+    env.push(("INTAKE_QUEUE_URL", queue.clone()));
+    // One call, so that the one 503 below is the whole outage.
+    env.push(("PROVIDER_MAX_ATTEMPTS", "1".into()));
+    let log_path = log_dir.join(format!("{QUEUED_FUNCTION}-queued.log"));
+    let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+    let binary = args.bin_dir.join(QUEUED_FUNCTION);
+    let running = LocalFunction::start(&binary, QUEUED_FUNCTION, &env, Output::File(log)).await?;
+
+    println!();
+    println!("━━ {QUEUED_FUNCTION}: a lead while the provider is down, delivered from the queue");
+    sandbox.clear();
+    sandbox.add_fault(Fault {
+        path: "/conversations".into(),
+        status: 503,
+        delay_ms: 0,
+        times: 1,
+    });
+    let path = args.events_dir.join(QUEUED_FUNCTION).join(QUEUED_EVENT);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let event: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    println!(
+        "   came in       events/{QUEUED_FUNCTION}/{QUEUED_EVENT}, the provider answering 503"
+    );
+    let answer = running.invoke(event, Duration::from_secs(30)).await?;
+    let first = sandbox.received();
+    for request in &first {
+        show_request(request);
+    }
+    let queued_answer = match &answer {
+        Answer::Response(answer) => {
+            let status = answer["statusCode"].as_u64().unwrap_or_default();
+            let body = answer["body"].as_str().unwrap_or_default();
+            show("answered", &format!("HTTP {status}"), body);
+            let body: Value = serde_json::from_str(body).unwrap_or_default();
+            status == 200 && body["queued"] == json!(true)
+        }
+        Answer::Error(error) => {
+            show("answered", "an invocation error", &error.to_string());
+            false
+        }
+    };
+
+    sandbox.clear();
+    let received = sqs
+        .receive_message()
+        .queue_url(&queue)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .map_err(|e| format!("ReceiveMessage: {}", e.into_service_error()))?;
+    let records: Vec<Value> = received
+        .messages()
+        .iter()
+        .map(|m| {
+            json!({
+                "messageId": m.message_id(), "receiptHandle": m.receipt_handle(),
+                "body": m.body(), "attributes": {}, "messageAttributes": {},
+                "eventSource": "aws:sqs", "awsRegion": "us-east-1",
+                "eventSourceARN": format!("arn:aws:sqs:us-east-1:000000000000:ponte-local-{QUEUED_FUNCTION}"),
+            })
+        })
+        .collect();
+    println!(
+        "   queued        {} intake record(s) on the function's queue; the provider is back",
+        records.len()
+    );
+    let batch = running
+        .invoke(json!({ "Records": records }), Duration::from_secs(30))
+        .await?;
+    let delivered = sandbox.received();
+    for request in &delivered {
+        show_request(request);
+    }
+    let drained = match &batch {
+        Answer::Response(answer) => {
+            show("answered", "SQS batch response", &answer.to_string());
+            answer["batchItemFailures"]
+                .as_array()
+                .is_some_and(Vec::is_empty)
+        }
+        Answer::Error(error) => {
+            show("answered", "an invocation error", &error.to_string());
+            false
+        }
+    };
+    running.stop().await;
+    let ok = queued_answer
+        && first.len() == 1
+        && first[0].status == 503
+        && records.len() == 1
+        && drained
+        && delivered.len() == 1
+        && delivered[0].status == 200;
+    println!(
+        "   {}",
+        if ok {
+            "✔ queued, then delivered once"
+        } else {
+            "✘ not as expected"
+        }
+    );
+    println!("   (the function's own log: {})", log_path.display());
+    Ok(ok)
 }
 
 fn event_files(folder: &Path) -> Result<Vec<PathBuf>, String> {

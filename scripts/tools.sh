@@ -4,17 +4,26 @@
 
 ponte_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
+# A line per long stage, with the time since the script started, so a first run that takes
+# minutes never sits silent.
+ponte_started=$SECONDS
+ponte_stage() {
+  echo "== $* [$((SECONDS - ponte_started)) s]" >&2
+}
+
 ponte_venv() {
   local name="$1" requirements="$2"
   local venv="$ponte_root/.venv/$name"
   local stamp="$venv/.requirements"
   if [ ! -x "$venv/bin/python" ] || ! cmp -s "$requirements" "$stamp"; then
-    echo "tools: installing $(basename "$requirements") into .venv/$name" >&2
+    ponte_stage "tools: installing $(basename "$requirements") into .venv/$name (once; a minute or two)"
     rm -rf "$venv"
     python3 -m venv "$venv"
-    # No wheel cache: each venv is built once, and CI machines can be short of disk.
-    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir -r "$requirements"
+    # No wheel cache: each venv is built once, and CI machines can be short of disk. pip's
+    # own lines (one per package) are the progress.
+    "$venv/bin/pip" install --progress-bar off --disable-pip-version-check --no-cache-dir -r "$requirements" >&2
     cp "$requirements" "$stamp"
+    ponte_stage "tools: .venv/$name ready"
   fi
 }
 

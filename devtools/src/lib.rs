@@ -8,6 +8,14 @@ pub mod replay;
 pub mod runtime_api;
 pub mod sandbox;
 
+/// True when the tool was asked for its help (`-h` or `--help` anywhere in its arguments): it
+/// then prints its usage and exits 0, before doing anything else.
+pub fn help_requested() -> bool {
+    std::env::args()
+        .skip(1)
+        .any(|arg| arg == "-h" || arg == "--help")
+}
+
 /// The exit status of a checking tool: 0 when everything it checked passed, 1 when something
 /// failed, 2 (with the reason on stderr) when it could not run at all.
 pub fn exit_code(tool: &str, outcome: Result<bool, String>) -> std::process::ExitCode {

@@ -44,10 +44,20 @@ fn query_pairs(query: &aws_lambda_events::query_map::QueryMap) -> Vec<(String, S
     pairs
 }
 
+/// The form source a request names: the `{source}` path parameter (API Gateway routes), else
+/// `?source=`, else the path's last segment when it is a source's name (a function URL, or
+/// `cargo lambda watch`, which have no route parameters: `…/elementor` is the same webhook
+/// there as deployed).
 fn source_of(
     path_parameters: &std::collections::HashMap<String, String>,
     query: &[(String, String)],
+    path: Option<&str>,
 ) -> Option<String> {
+    let last_segment = || {
+        let segment = path?.trim_end_matches('/').rsplit('/').next()?;
+        segment.parse::<crate::forms::Source>().ok()?;
+        Some(segment.to_string())
+    };
     path_parameters
         .get("source")
         .cloned()
@@ -57,6 +67,7 @@ fn source_of(
                 .find(|(k, _)| k == "source")
                 .map(|(_, v)| v.clone())
         })
+        .or_else(last_segment)
         .filter(|s| !s.trim().is_empty())
 }
 
@@ -90,7 +101,11 @@ pub fn classify(event: Value) -> Result<Trigger, String> {
             origin: HttpOrigin::HttpV2,
             method: request.request_context.http.method.to_string(),
             headers: request.headers,
-            source: source_of(&request.path_parameters, &query),
+            source: source_of(
+                &request.path_parameters,
+                &query,
+                request.raw_path.as_deref(),
+            ),
             query,
             body: request.body,
             is_base64_encoded: request.is_base64_encoded,
@@ -104,7 +119,7 @@ pub fn classify(event: Value) -> Result<Trigger, String> {
             origin: HttpOrigin::RestV1,
             method: request.http_method.to_string(),
             headers: request.headers,
-            source: source_of(&request.path_parameters, &query),
+            source: source_of(&request.path_parameters, &query, request.path.as_deref()),
             query,
             body: request.body,
             is_base64_encoded: request.is_base64_encoded,
@@ -146,5 +161,29 @@ mod tests {
             assert!(err.contains("expected an SQS batch"), "{err}");
         }
         assert!(classify(json!({"Records": "nope"})).is_err());
+    }
+
+    #[test]
+    fn a_path_that_ends_in_a_source_names_it_where_there_are_no_route_parameters() {
+        let event = |path: &str| json!({"version": "2.0", "rawPath": path, "requestContext": {"http": {"method": "POST"}}, "body": "", "isBase64Encoded": false});
+        let source = |path: &str| match classify(event(path)) {
+            Ok(Trigger::Http(request)) => request.source,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            source("/lambda-url/cloudchat-create-conversation/elementor").as_deref(),
+            Some("elementor")
+        );
+        assert_eq!(
+            source("/cloudchat/conversations/tally/").as_deref(),
+            Some("tally")
+        );
+        assert_eq!(source("/cloudchat/conversations"), None, "a direct call");
+        assert_eq!(source("/lambda-url/wegly-create-chat"), None);
+        let rest = json!({"httpMethod": "POST", "path": "/wegly/chats/typeform", "requestContext": {"httpMethod": "POST"}, "body": "", "isBase64Encoded": false});
+        match classify(rest) {
+            Ok(Trigger::Http(request)) => assert_eq!(request.source.as_deref(), Some("typeform")),
+            other => panic!("{other:?}"),
+        }
     }
 }

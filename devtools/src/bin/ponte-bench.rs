@@ -34,6 +34,23 @@ struct Args {
     readme: Option<PathBuf>,
 }
 
+const USAGE: &str = "\
+usage: scripts/bench [--ponte BIN] [--peer-python PY] [--peer-dir DIR] [--runs N] [--warm N] [--sizes JSON] [--out MD] [--chart SVG] [--readme PATH]
+
+Measures Ponte's release binary beside the Python peer in one run (cold starts, first events,
+warm overhead, batches, memory) and writes the results.
+
+  --ponte BIN         the function binary (default: target/release/cloudchat-create-conversation)
+  --peer-python PY    the Python that runs the peer (default: .venv/peer/bin/python)
+  --peer-dir DIR      the peer's folder (default: bench/peer)
+  --runs N            cold starts measured per subject (default: 10)
+  --warm N            warm invocations measured per subject (default: 30)
+  --sizes JSON        the artifact sizes scripts/bench measured, to report beside the figures
+  --out MD            where the results go (default: BENCHMARKS.md)
+  --chart SVG         where the chart goes (default: bench/chart.svg)
+  --readme PATH       write the summary table between the benchmark markers of this README
+  -h, --help          this text";
+
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         ponte: "target/release/cloudchat-create-conversation".into(),
@@ -59,7 +76,7 @@ fn parse_args() -> Result<Args, String> {
             "--out" => args.out = value()?.into(),
             "--chart" => args.chart = value()?.into(),
             "--readme" => args.readme = Some(value()?.into()),
-            _ => return Err("usage: ponte-bench [--ponte BIN] [--peer-python PY] [--peer-dir DIR] [--runs N] [--warm N] [--sizes JSON] [--out MD] [--chart SVG]".into()),
+            other => return Err(format!("unknown argument {other:?} (see --help)")),
         }
     }
     Ok(args)
@@ -117,6 +134,10 @@ struct Subject<'a> {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    if ponte_devtools::help_requested() {
+        println!("{USAGE}");
+        return std::process::ExitCode::SUCCESS;
+    }
     match run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -77,7 +77,23 @@ struct Args {
 const SERVE_MOTO_PORT: u16 = 5055;
 const SERVE_SANDBOX_PORT: u16 = 5056;
 
-const USAGE: &str = "usage: ponte-local [--bin-dir DIR] [--events DIR] [--connection FUNCTION=FILE]... [--serve [--moto-port PORT] [--sandbox-port PORT]]";
+const USAGE: &str = "\
+usage: scripts/run-local [--bin-dir DIR] [--events DIR] [--connection FUNCTION=FILE]... [--serve [--moto-port PORT] [--sandbox-port PORT]]
+
+Runs Ponte's four functions locally (moto as Secrets Manager and SQS, a provider sandbox, a local
+Lambda runtime API), sends every event in events/, then one lead while the provider is down.
+
+  --bin-dir DIR              where the built functions are (default: beside this tool)
+  --events DIR               the events folder, one subfolder per function (default: events/)
+  --connection FUNCTION=FILE use the connection in FILE (JSON, e.g. a real provider account) for
+                             FUNCTION instead of the sandbox; may be given once per function
+  --serve                    keep moto and the sandbox running for `cargo lambda watch` instead
+                             of running the events, and print how to invoke each function
+  --moto-port PORT           moto's port (default: any free port; 5055 with --serve)
+  --sandbox-port PORT        the sandbox's port (default: any free port; 5056 with --serve)
+  -h, --help                 this text
+
+Exit status: 0 when every event was delivered as expected, 1 when one was not, 2 on an error.";
 
 fn read_connection(spec: &str) -> Result<(String, Value), String> {
     let (name, file) = spec
@@ -122,10 +138,9 @@ fn parse_args() -> Result<Args, String> {
             "--serve" => args.serve = true,
             "--moto-port" => args.moto_port = port(given.next(), "--moto-port")?,
             "--sandbox-port" => args.sandbox_port = port(given.next(), "--sandbox-port")?,
-            "--connection" => args
-                .connections
-                .push(read_connection(&given.next().ok_or(USAGE)?)?),
-            "-h" | "--help" => return Err(USAGE.into()),
+            "--connection" => args.connections.push(read_connection(
+                &given.next().ok_or("--connection needs FUNCTION=FILE")?,
+            )?),
             other => return Err(format!("unknown argument {other:?} (see --help)")),
         }
     }
@@ -142,6 +157,10 @@ fn parse_args() -> Result<Args, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if ponte_devtools::help_requested() {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
     ponte_devtools::exit_code("ponte-local", run().await)
 }
 
@@ -497,6 +516,14 @@ fn show_request(request: &Received) {
     );
 }
 
+/// The most lines of one body printed; the rest is counted, not shown.
+const SHOWN_LINES: usize = 30;
+
+/// How many bytes of `text` were not shown, when `shown` bytes were.
+fn more_bytes(text: &str, shown: usize) -> Option<usize> {
+    Some(text.len().saturating_sub(shown)).filter(|more| *more > 0)
+}
+
 /// Prints a labelled block: a title line, then the JSON pretty-printed (or the text as it is).
 fn show(label: &str, title: &str, body: &str) {
     println!("   {label:<13} {title}");
@@ -504,8 +531,13 @@ fn show(label: &str, title: &str, body: &str) {
         .ok()
         .and_then(|v| serde_json::to_string_pretty(&v).ok())
         .unwrap_or_else(|| body.to_string());
-    for line in pretty.lines().take(30) {
+    let mut shown = 0;
+    for line in pretty.lines().take(SHOWN_LINES) {
         println!("   {:<13} {line}", "");
+        shown += line.len() + 1;
+    }
+    if let Some(more) = more_bytes(&pretty, shown) {
+        println!("   {:<13} … ({more} more bytes)", "");
     }
 }
 
@@ -515,18 +547,28 @@ async fn serve(moto: &Moto, sandbox: &Sandbox) {
         "Secrets stored: {}",
         FUNCTIONS.map(|f| secret_id(f.name)).join(", ")
     );
-    println!("Run the functions with cargo lambda in another terminal:");
+    println!("Run the functions with cargo lambda in another terminal (Cargo.toml gives each its");
+    println!("own secret, ponte-local/<function>):");
     println!();
+    println!("  source scripts/tools.sh");
     println!(
         "  AWS_ENDPOINT_URL={} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \\",
         moto.endpoint()
     );
+    println!("    cargo lambda watch");
+    println!();
     println!(
-        "    cargo lambda watch --env-var SECRET_ID=ponte-local/cloudchat-create-conversation"
+        "Then, in a third terminal, send an event file, or curl a function as a form builder would:"
     );
     println!();
     println!(
         "  cargo lambda invoke cloudchat-create-conversation --data-file events/cloudchat-create-conversation/http-api.json"
+    );
+    println!(
+        "  curl -X POST 'http://127.0.0.1:9000/lambda-url/cloudchat-create-conversation/elementor?inbox_id=1&token={LOCAL_WEBHOOK_TOKEN}' \\"
+    );
+    println!(
+        "    -H 'Content-Type: application/x-www-form-urlencoded' --data 'Nome=Ana&Email=ana@example.com'"
     );
     println!();
     println!(

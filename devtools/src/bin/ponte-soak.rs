@@ -33,6 +33,24 @@ struct Args {
     readme: Option<PathBuf>,
 }
 
+const USAGE: &str = "\
+usage: scripts/soak [--bin PATH] [--events N] [--duplicates RATE] [--chaos RATE] [--invalid RATE] [--max-receive N] [--instances N] [--readme PATH]
+
+Sends N events through the function's real binary as SQS would (redelivering failed records),
+with duplicates, provider faults and invalid events mixed in, and counts what the provider got.
+
+  --bin PATH          the function binary (default: target/release/cloudchat-create-conversation)
+  --events N          events to send (default: 10000)
+  --duplicates RATE   share of events sent twice, 0 to 1 (default: 0.1)
+  --chaos RATE        share of provider calls that fail with 500, 503 or 429 (default: 0.1)
+  --invalid RATE      share of events that are invalid and must be dead-lettered (default: 0.01)
+  --max-receive N     receives of a record before it counts as dead-lettered (default: 5)
+  --instances N       function processes running at once (default: 4)
+  --readme PATH       write the results between the soak markers of this README
+  -h, --help          this text
+
+Exit status: 0 with no duplicate and nothing lost, 1 otherwise, 2 on an error.";
+
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         binary: PathBuf::from("target/release/cloudchat-create-conversation"),
@@ -62,9 +80,7 @@ fn parse_args() -> Result<Args, String> {
                 args.instances = value()?.parse().map_err(|_| "--instances: a number")?
             }
             "--readme" => args.readme = Some(value()?.into()),
-            _ => {
-                return Err("usage: ponte-soak [--bin PATH] [--events N] [--duplicates RATE] [--chaos RATE] [--invalid RATE] [--max-receive N] [--instances N]".into());
-            }
+            other => return Err(format!("unknown argument {other:?} (see --help)")),
         }
     }
     Ok(args)
@@ -86,6 +102,10 @@ struct Tally {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if ponte_devtools::help_requested() {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
     ponte_devtools::exit_code("ponte-soak", run().await)
 }
 

@@ -8,7 +8,7 @@
 
 use crate::action::Action;
 use crate::app::{App, Delivered, Preview, Report, log_outcome};
-use crate::dead_letters::Reason;
+use crate::dead_letters::{self, Reason};
 use crate::failure::Failure;
 use crate::forms::Source;
 use crate::intake::{IntakeRecord, Proof};
@@ -177,25 +177,9 @@ async fn keep<A: Action>(
                 return Kept::Nothing;
             };
             let reason = Reason::new(A::NAME, failure, request_id);
-            match dead_letters
-                .send(&record(failure).to_message(), &reason)
-                .await
-            {
-                Ok(()) => {
-                    crate::metrics::Document::new(
-                        &[("function", A::NAME), ("error_kind", reason.kind)],
-                        &[("DeadLettered", "Count", 1.0)],
-                    )
-                    .emit();
-                    tracing::warn!(
-                        action = A::NAME,
-                        trigger = "http",
-                        outcome = "dead_lettered",
-                        error_kind = reason.kind,
-                        "kept in the dead-letter queue with its reason, to be replayed once fixed"
-                    );
-                    Kept::DeadLettered
-                }
+            let body = record(failure).to_message();
+            match dead_letters::keep(dead_letters.as_ref(), &body, &reason, "http").await {
+                Ok(()) => Kept::DeadLettered,
                 Err(message) => {
                     // The caller is told the failure, which a sender that retries acts on.
                     tracing::error!(

@@ -37,6 +37,31 @@ impl Reason {
     }
 }
 
+/// Sends `body` to the dead-letter queue with its reason, and says so in the log and the
+/// `DeadLettered` metric; the error when the send failed (the caller decides what then).
+pub(crate) async fn keep(
+    sink: &dyn DeadLetterSink,
+    body: &str,
+    reason: &Reason,
+    trigger: &'static str,
+) -> Result<(), String> {
+    sink.send(body, reason).await?;
+    crate::metrics::Document::new(
+        &[("function", reason.function), ("error_kind", reason.kind)],
+        &[("DeadLettered", "Count", 1.0)],
+    )
+    .emit();
+    tracing::warn!(
+        action = reason.function,
+        trigger,
+        message_id = %reason.source_message_id,
+        outcome = "dead_lettered",
+        error_kind = reason.kind,
+        "kept in the dead-letter queue with its reason: it cannot succeed until its cause is fixed"
+    );
+    Ok(())
+}
+
 /// Where dead letters go.
 pub trait DeadLetterSink: Send + Sync {
     fn send<'a>(&'a self, body: &'a str, reason: &'a Reason) -> BoxFuture<'a, Result<(), String>>;

@@ -10,7 +10,7 @@
 use crate::action::Action;
 use crate::api_gateway::log_received;
 use crate::app::{App, Error, Report, log_outcome};
-use crate::dead_letters::Reason;
+use crate::dead_letters::{self, Reason};
 use crate::envelope;
 use crate::failure::Failure;
 use crate::intake::IntakeRecord;
@@ -164,26 +164,9 @@ async fn dead_letter<A: Action>(
         return Err(failure);
     };
     let reason = Reason::new(A::NAME, &failure, message_id.unwrap_or(""));
-    match dead_letters
-        .send(record.body.as_deref().unwrap_or(""), &reason)
-        .await
-    {
-        Ok(()) => {
-            crate::metrics::Document::new(
-                &[("function", A::NAME), ("error_kind", reason.kind)],
-                &[("DeadLettered", "Count", 1.0)],
-            )
-            .emit();
-            tracing::warn!(
-                action = A::NAME,
-                trigger = "sqs",
-                message_id = message_id.unwrap_or(""),
-                outcome = "dead_lettered",
-                error_kind = reason.kind,
-                "sent to the dead-letter queue at once: it can never succeed"
-            );
-            Ok(())
-        }
+    let body = record.body.as_deref().unwrap_or("");
+    match dead_letters::keep(dead_letters.as_ref(), body, &reason, "sqs").await {
+        Ok(()) => Ok(()),
         Err(message) => {
             tracing::error!(
                 action = A::NAME,

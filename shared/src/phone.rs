@@ -4,6 +4,10 @@
 //! in the default region (Brazil unless configured), must be a valid number there or carry its
 //! own country code, and is then written in one of the [`PhoneFormat`]s when the request for the
 //! provider is built.
+//!
+//! Two Brazilian habits libphonenumber does not cover: mobiles written the pre-2016 way, with
+//! eight digits (`(85) 8769-6383`), which are read with the ninth digit Anatel added in front;
+//! and numbers without an area code, refused with a message that says so.
 
 use phonenumber::country::Id as Region;
 use phonenumber::{Mode, PhoneNumber};
@@ -69,13 +73,19 @@ impl Phone {
         };
         let number = phonenumber::parse(Some(region.0), &cleaned)
             .map_err(|_| format!("is not a phone number (read in region {})", region.code()))?;
-        if !phonenumber::is_valid(&number) {
-            return Err(format!(
-                "is not a valid phone number (read in region {})",
-                region.code()
-            ));
+        if phonenumber::is_valid(&number) {
+            return Ok(Self { number, region });
         }
-        Ok(Self { number, region })
+        if let Some(number) = with_ninth_digit(&number) {
+            return Ok(Self { number, region });
+        }
+        if lacks_area_code(&number) {
+            return Err("has no area code (DDD): write it with one, as in (85) 98769-6383".into());
+        }
+        Err(format!(
+            "is not a valid phone number (read in region {})",
+            region.code()
+        ))
     }
 
     /// The number written in `format`.
@@ -93,6 +103,30 @@ impl Phone {
             }
         }
     }
+}
+
+/// Brazil's country calling code.
+const BRAZIL: u16 = 55;
+
+/// A Brazilian mobile written the old way: an area code and eight digits starting with 6 to 9
+/// (the mobile ranges before the ninth digit). Since 2016 every such mobile has a 9 in front of
+/// those eight digits; the number with it, if that is a valid number.
+fn with_ninth_digit(number: &PhoneNumber) -> Option<PhoneNumber> {
+    if number.code().value() != BRAZIL {
+        return None;
+    }
+    let national = number.national().value().to_string();
+    let (area, subscriber) = national.split_at_checked(2)?;
+    if subscriber.len() != 8 || !matches!(subscriber.as_bytes()[0], b'6'..=b'9') {
+        return None;
+    }
+    let candidate = phonenumber::parse(None, format!("+{BRAZIL}{area}9{subscriber}")).ok()?;
+    phonenumber::is_valid(&candidate).then_some(candidate)
+}
+
+/// A Brazilian number of eight or nine digits: a phone number without its area code.
+fn lacks_area_code(number: &PhoneNumber) -> bool {
+    number.code().value() == BRAZIL && matches!(number.national().value().to_string().len(), 8 | 9)
 }
 
 #[cfg(test)]
@@ -152,5 +186,46 @@ mod tests {
         assert_eq!(phone.to_format(PhoneFormat::E164), "+351912345678");
         assert_eq!(phone.to_format(PhoneFormat::NationalDigits), "912345678");
         assert!("XX1".parse::<PhoneRegion>().is_err());
+    }
+
+    #[test]
+    fn real_brazilian_input_in_a_table() {
+        // (as typed into a form, E.164 or the reason it is refused)
+        let table: &[(&str, Result<&str, &str>)] = &[
+            ("(85) 98769-6383", Ok("+5585987696383")),
+            ("85 98769 6383", Ok("+5585987696383")),
+            ("85.98769.6383", Ok("+5585987696383")),
+            ("085 98769-6383", Ok("+5585987696383")),
+            ("0xx85 98769-6383", Ok("+5585987696383")),
+            ("0 21 85 98769-6383", Ok("+5585987696383")),
+            ("0 15 11 98765-4321", Ok("+5511987654321")),
+            ("+55 (11) 98765-4321", Ok("+5511987654321")),
+            ("5511987654321", Ok("+5511987654321")),
+            ("(11) 3456-7890", Ok("+551134567890")),
+            // Eight-digit mobiles, as written before 2016.
+            ("(85) 8769-6383", Ok("+5585987696383")),
+            ("+55 85 8769-6383", Ok("+5585987696383")),
+            ("85 87696383", Ok("+5585987696383")),
+            ("(11) 9876-5432", Ok("+5511998765432")),
+            // No area code.
+            ("98769-6383", Err("no area code")),
+            ("8769-6383", Err("no area code")),
+            ("+55 98769-6383", Err("no area code")),
+            // Other countries keep their own rules.
+            ("+351 912 345 678", Ok("+351912345678")),
+            ("+1 (415) 555-2671", Ok("+14155552671")),
+            ("00 351 912 345 678", Ok("+351912345678")),
+            ("+351 8769 6383", Err("not a valid")),
+            ("", Err("must not be empty")),
+            ("ligar depois", Err("not a phone number")),
+        ];
+        for (raw, expected) in table {
+            let got = br(raw, PhoneFormat::E164);
+            match (expected, &got) {
+                (Ok(e164), Ok(got)) => assert_eq!(got, e164, "{raw:?}"),
+                (Err(part), Err(why)) => assert!(why.contains(part), "{raw:?}: {why}"),
+                _ => panic!("{raw:?}: expected {expected:?}, got {got:?}"),
+            }
+        }
     }
 }

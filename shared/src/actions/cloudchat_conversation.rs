@@ -15,6 +15,10 @@ use serde_json::{Map, Value, json};
 
 pub struct CloudChatCreateConversation;
 
+/// The custom attribute that keeps a phone number Ponte could not read, as it was typed, when
+/// the ticket has another contact reference.
+pub const UNREADABLE_PHONE_ATTRIBUTE: &str = "unreadable_phone";
+
 pub const STATUSES: &[&str] = &["open", "pending", "resolved"];
 pub const MESSAGE_TYPES: &[&str] = &["incoming", "outgoing", "activity"];
 
@@ -66,14 +70,28 @@ impl Action for CloudChatCreateConversation {
             .optional_str("contact_email", &mut p)
             .map(|e| e.trim().to_string())
             .filter(|e| check_email("contact_email", e, &mut p));
-        let contact_phone_number = f
+        let phone = f
             .optional_str("contact_phone_number", &mut p)
-            .and_then(|raw| {
-                Phone::parse(&raw, ctx.phone_region)
-                    .map_err(|why| p.add("contact_phone_number", why))
-                    .ok()
-                    .map(|phone| phone.to_format(PhoneFormat::E164))
-            });
+            .map(|raw| (Phone::parse(&raw, ctx.phone_region), raw));
+        let other_contact = contact_identifier.is_some() || contact_email.is_some();
+        let (contact_phone_number, unreadable_phone) = match phone {
+            None => (None, None),
+            Some((Ok(phone), _)) => (Some(phone.to_format(PhoneFormat::E164)), None),
+            // The phone is one contact reference among others: a typo in it must not cost the
+            // lead. It is left out of the contact and kept, as typed, on the ticket.
+            Some((Err(why), raw)) if other_contact => {
+                tracing::warn!(
+                    action = Self::NAME,
+                    phone = %mask::phone(&raw),
+                    "contact_phone_number {why}: left out, and kept as the ticket's {UNREADABLE_PHONE_ATTRIBUTE} attribute"
+                );
+                (None, Some(raw))
+            }
+            Some((Err(why), _)) => {
+                p.add("contact_phone_number", why);
+                (None, None)
+            }
+        };
         let contact_given = [
             "contact_identifier",
             "contact_email",
@@ -98,7 +116,12 @@ impl Action for CloudChatCreateConversation {
         });
         let status = f.optional_enum("status", STATUSES, &mut p);
         let private = f.optional_bool("private", &mut p);
-        let custom_attributes = f.optional_open_object("custom_attributes", &mut p);
+        let mut custom_attributes = f.optional_open_object("custom_attributes", &mut p);
+        if let Some(raw) = unreadable_phone {
+            custom_attributes
+                .get_or_insert_with(Map::new)
+                .insert(UNREADABLE_PHONE_ATTRIBUTE.into(), json!(raw));
+        }
         let additional_attributes = f.optional_open_object("additional_attributes", &mut p);
         f.reject_unknown(&mut p, |_| false);
         p.into_result()?;
@@ -266,5 +289,25 @@ mod tests {
             CloudChatCreateConversation::contact_for_log(&request),
             "+55*********21"
         );
+    }
+
+    #[test]
+    fn an_unreadable_phone_beside_another_contact_is_kept_on_the_ticket_not_refused() {
+        let request = validate(json!({
+            "inbox_id": "1", "contact_email": "ana@example.com",
+            "contact_phone_number": "ligar depois das 18h",
+            "custom_attributes": {"origem": "site"}
+        }))
+        .unwrap();
+        assert_eq!(request.contact_phone_number, None);
+        assert_eq!(
+            request.custom_attributes.unwrap(),
+            json!({"origem": "site", "unreadable_phone": "ligar depois das 18h"})
+                .as_object()
+                .cloned()
+                .unwrap()
+        );
+        let only_phone = validate(json!({"inbox_id": "1", "contact_phone_number": "123"}));
+        assert_eq!(fields(&only_phone.unwrap_err()), ["contact_phone_number"]);
     }
 }

@@ -9,8 +9,7 @@
 //! eight digits (`(85) 8769-6383`), which are read with the ninth digit Anatel added in front;
 //! and numbers without an area code, refused with a message that says so.
 
-use phonenumber::country::Id as Region;
-use phonenumber::{Mode, PhoneNumber};
+use rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneNumber, PhoneNumberFormat, Region};
 use std::str::FromStr;
 
 /// How a provider wants a phone number written.
@@ -38,19 +37,33 @@ impl Default for PhoneRegion {
 impl FromStr for PhoneRegion {
     type Err = String;
 
-    /// A two-letter ISO 3166 code such as `BR` or `PT` (any case).
+    /// A two-letter ISO 3166 code of a region with phone metadata, such as `BR` or `PT` (any
+    /// case).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Region::from_str(&s.trim().to_ascii_uppercase())
-            .map(Self)
-            .map_err(|_| format!("{s:?} is not a two-letter country code such as BR"))
+        let refused = || format!("{s:?} is not a two-letter country code such as BR");
+        let region = Region::from_code(s.trim()).map_err(|_| refused())?;
+        // Any two letters make a `Region`; only a region with metadata reads numbers. Asking
+        // loads the metadata, so the default region, which surely has it, does not ask.
+        if region != Region::BR
+            && PHONE_NUMBER_UTIL
+                .get_country_code_for_region(region)
+                .is_none()
+        {
+            return Err(refused());
+        }
+        Ok(Self(region))
     }
 }
 
 impl PhoneRegion {
-    pub fn code(&self) -> &str {
-        self.0.as_ref()
+    pub fn code(&self) -> String {
+        self.0.to_string()
     }
 }
+
+/// The longest text read as a phone number: room for `+55 (85) 98769-6383 ramal 1234`
+/// written with generous spacing, far below what a form field can carry.
+const MAX_PHONE_CHARS: usize = 64;
 
 /// A valid phone number, remembered with the region it was read in.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,14 +79,22 @@ impl Phone {
         if trimmed.is_empty() {
             return Err("must not be empty".into());
         }
+        // The parser's work grows with its input (about a microsecond a character): a field
+        // longer than any phone number written out is refused before it is read.
+        if trimmed.chars().count() > MAX_PHONE_CHARS {
+            return Err(format!(
+                "is longer than a phone number ({MAX_PHONE_CHARS} characters at most)"
+            ));
+        }
         // "00" announces an international number as "+" does; libphonenumber reads "+" reliably.
         let cleaned = match trimmed.strip_prefix("00") {
             Some(rest) if !rest.starts_with('0') => format!("+{rest}"),
             _ => trimmed.to_string(),
         };
-        let number = phonenumber::parse(Some(region.0), &cleaned)
+        let number = PHONE_NUMBER_UTIL
+            .parse(&cleaned, Some(region.0))
             .map_err(|_| format!("is not a phone number (read in region {})", region.code()))?;
-        if phonenumber::is_valid(&number) {
+        if number.is_valid() {
             return Ok(Self { number, region });
         }
         if let Some(number) = with_ninth_digit(&number) {
@@ -90,13 +111,13 @@ impl Phone {
 
     /// The number written in `format`.
     pub fn to_format(&self, format: PhoneFormat) -> String {
-        let e164 = self.number.format().mode(Mode::E164).to_string();
+        let e164 = self.number.format_as(PhoneNumberFormat::E164).into_owned();
         match format {
             PhoneFormat::E164 => e164,
             PhoneFormat::InternationalDigits => e164.trim_start_matches('+').to_string(),
             PhoneFormat::NationalDigits => {
-                if self.number.country().id() == Some(self.region.0) {
-                    self.number.national().to_string()
+                if self.number.get_region_code() == Some(self.region.0) {
+                    self.number.get_national_significant_number()
                 } else {
                     e164.trim_start_matches('+').to_string()
                 }
@@ -106,27 +127,29 @@ impl Phone {
 }
 
 /// Brazil's country calling code.
-const BRAZIL: u16 = 55;
+const BRAZIL: i32 = 55;
 
 /// A Brazilian mobile written the old way: an area code and eight digits starting with 6 to 9
 /// (the mobile ranges before the ninth digit). Since 2016 every such mobile has a 9 in front of
 /// those eight digits; the number with it, if that is a valid number.
 fn with_ninth_digit(number: &PhoneNumber) -> Option<PhoneNumber> {
-    if number.code().value() != BRAZIL {
+    if number.country_code != BRAZIL {
         return None;
     }
-    let national = number.national().value().to_string();
+    let national = number.get_national_significant_number();
     let (area, subscriber) = national.split_at_checked(2)?;
     if subscriber.len() != 8 || !matches!(subscriber.as_bytes()[0], b'6'..=b'9') {
         return None;
     }
-    let candidate = phonenumber::parse(None, format!("+{BRAZIL}{area}9{subscriber}")).ok()?;
-    phonenumber::is_valid(&candidate).then_some(candidate)
+    let candidate = PHONE_NUMBER_UTIL
+        .parse(format!("+{BRAZIL}{area}9{subscriber}"), None)
+        .ok()?;
+    candidate.is_valid().then_some(candidate)
 }
 
 /// A Brazilian number of eight or nine digits: a phone number without its area code.
 fn lacks_area_code(number: &PhoneNumber) -> bool {
-    number.code().value() == BRAZIL && matches!(number.national().value().to_string().len(), 8 | 9)
+    number.country_code == BRAZIL && matches!(number.get_national_significant_number().len(), 8 | 9)
 }
 
 #[cfg(test)]
@@ -177,6 +200,13 @@ mod tests {
         assert!(br("not a phone", PhoneFormat::E164).is_err());
         assert!(br("+12345", PhoneFormat::E164).is_err());
         assert!(br("123", PhoneFormat::E164).is_err());
+        // A long field is refused before it is read.
+        let long = br(&"(85) 9".repeat(10_000), PhoneFormat::E164).unwrap_err();
+        assert!(long.contains("longer than a phone number"), "{long}");
+        assert_eq!(
+            br("+ 5 5  ( 8 5 )  9 8 7 6 9 - 6 3 8 3", PhoneFormat::E164).unwrap(),
+            "+5585987696383"
+        );
     }
 
     #[test]
@@ -186,6 +216,7 @@ mod tests {
         assert_eq!(phone.to_format(PhoneFormat::E164), "+351912345678");
         assert_eq!(phone.to_format(PhoneFormat::NationalDigits), "912345678");
         assert!("XX1".parse::<PhoneRegion>().is_err());
+        assert!("XX".parse::<PhoneRegion>().is_err());
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! `ponte-bench`: Ponte's release binary and the Python peer, measured side by side.
+//! `ponte-bench`: Ponte's release binary, the floor (a minimal Rust Lambda making the same
+//! call, `ponte-floor`) and the Python peer, measured side by side in one run.
 //!
-//! Both run under the same local Lambda runtime API, with their secret in the same moto server
-//! and the same provider sandbox. For each subject, `--runs` times: start the process and time
-//! its init (start to the first request for an event), the first event (secret read and
+//! All three run under the same local Lambda runtime API, with their secret in the same moto
+//! server and the same provider sandbox. For each subject, `--runs` times: start the process and
+//! time its init (start to the first request for an event), the first event (secret read and
 //! provider call included), warm events from API Gateway and from SQS with a provider that
 //! answers at once (their time minus the provider's own answer time), an SQS batch of 10 records
-//! with a provider that takes 200 ms per call, and the peak resident memory. Writes
+//! with a provider that takes 200 ms per call, and the peak resident memory; then start it once
+//! more for a first event that carries a phone number, the case a lead form hits first. Writes
 //! `BENCHMARKS.md` and a chart; every figure in them comes from this run.
 
 use ponte_devtools::function::{LocalFunction, Output};
@@ -24,6 +26,7 @@ const PRICE_MILLION_REQUESTS: f64 = 0.20;
 
 struct Args {
     ponte: PathBuf,
+    floor: PathBuf,
     peer_python: PathBuf,
     peer_dir: PathBuf,
     runs: usize,
@@ -35,12 +38,14 @@ struct Args {
 }
 
 const USAGE: &str = "\
-usage: scripts/bench [--ponte BIN] [--peer-python PY] [--peer-dir DIR] [--runs N] [--warm N] [--sizes JSON] [--out MD] [--chart SVG] [--readme PATH]
+usage: scripts/bench [--ponte BIN] [--floor BIN] [--peer-python PY] [--peer-dir DIR] [--runs N] [--warm N] [--sizes JSON] [--out MD] [--chart SVG] [--readme PATH]
 
-Measures Ponte's release binary beside the Python peer in one run (cold starts, first events,
-warm overhead, batches, memory) and writes the results.
+Measures Ponte's release binary beside the floor (a minimal Rust Lambda making the same call)
+and the Python peer in one run (cold starts, first events with and without a phone number, warm
+overhead, batches, memory) and writes the results.
 
   --ponte BIN         the function binary (default: target/release/cloudchat-create-conversation)
+  --floor BIN         the minimal Rust Lambda (default: target/release/ponte-floor)
   --peer-python PY    the Python that runs the peer (default: .venv/peer/bin/python)
   --peer-dir DIR      the peer's folder (default: bench/peer)
   --runs N            cold starts measured per subject (default: 10)
@@ -54,6 +59,7 @@ warm overhead, batches, memory) and writes the results.
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         ponte: "target/release/cloudchat-create-conversation".into(),
+        floor: "target/release/ponte-floor".into(),
         peer_python: ".venv/peer/bin/python".into(),
         peer_dir: "bench/peer".into(),
         runs: 10,
@@ -68,6 +74,7 @@ fn parse_args() -> Result<Args, String> {
         let mut value = || given.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
             "--ponte" => args.ponte = value()?.into(),
+            "--floor" => args.floor = value()?.into(),
             "--peer-python" => args.peer_python = value()?.into(),
             "--peer-dir" => args.peer_dir = value()?.into(),
             "--runs" => args.runs = value()?.parse().map_err(|_| "--runs: a number")?,
@@ -118,6 +125,9 @@ impl Samples {
 struct Results {
     init: Samples,
     first: Samples,
+    first_phone: Samples,
+    /// Init and the first event of the same cold start with a phone: what the first lead waits.
+    cold_phone: Samples,
     warm_http: Samples,
     warm_sqs: Samples,
     batch: Samples,
@@ -130,6 +140,10 @@ struct Subject<'a> {
     args: Vec<&'a str>,
     dir: Option<PathBuf>,
     extra_env: Vec<(&'static str, String)>,
+    /// The phone number of the phone-first event, as this subject is given it. Ponte gets it as
+    /// a form delivers it and writes it in E.164; the others post what they get, so they get
+    /// E.164 already: the provider receives the same request from all three.
+    phone: &'a str,
 }
 
 #[tokio::main]
@@ -169,6 +183,15 @@ async fn run() -> Result<(), String> {
             args: vec![],
             dir: None,
             extra_env: vec![],
+            phone: "(85) 98769-6383",
+        },
+        Subject {
+            name: "floor (minimal Rust Lambda)",
+            program: args.floor.clone(),
+            args: vec![],
+            dir: None,
+            extra_env: vec![],
+            phone: "+5585987696383",
         },
         Subject {
             name: "Python peer (Powertools + requests)",
@@ -181,6 +204,7 @@ async fn run() -> Result<(), String> {
                 ("PYTHONPATH", peer_dir.display().to_string()),
                 ("POWERTOOLS_SERVICE_NAME", "peer".into()),
             ],
+            phone: "+5585987696383",
         },
     ];
     let mut all = Vec::new();
@@ -208,7 +232,7 @@ async fn run() -> Result<(), String> {
             .unwrap_or_default()
             .trim();
         let section = format!(
-            "{table}\n\n![Ponte and the Python peer side by side](bench/chart.svg)\n\nMethod, machine, artifact sizes and cost per million events: [BENCHMARKS.md](BENCHMARKS.md)."
+            "{table}\n\n![Ponte, the floor and the Python peer side by side](bench/chart.svg)\n\nMethod, machine, artifact sizes and cost per million events: [BENCHMARKS.md](BENCHMARKS.md)."
         );
         ponte_devtools::readme::replace_section(readme, "bench", &section)?;
     }
@@ -218,6 +242,11 @@ async fn run() -> Result<(), String> {
 
 /// The token the benchmark's HTTP events present: Ponte checks callers on every route.
 const BENCH_WEBHOOK_TOKEN: &str = "bench-webhook-token";
+
+/// A lead with a phone number written `phone`.
+fn ticket_with_phone(n: usize, phone: &str) -> String {
+    json!({"inbox_id": "1", "contact_identifier": format!("bench-{n}-{}", fastrand::u64(..)), "contact_phone_number": phone, "message": {"content": "Benchmark", "message_type": "incoming"}}).to_string()
+}
 
 fn ticket(n: usize) -> String {
     json!({"inbox_id": "1", "contact_identifier": format!("bench-{n}-{}", fastrand::u64(..)), "message": {"content": "Benchmark", "message_type": "incoming"}}).to_string()
@@ -267,6 +296,51 @@ fn peak_rss_mb(pid: u32) -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// Starts `subject` as Lambda would and returns it with its init time (ms): from process start
+/// to its first request for an event.
+async fn cold_start(subject: &Subject<'_>, moto: &Moto) -> Result<(LocalFunction, f64), String> {
+    let mut env = moto::function_env(&moto.endpoint(), SECRET);
+    env.push(("AWS_LAMBDA_LOG_LEVEL", "error".into()));
+    env.extend(subject.extra_env.iter().cloned());
+    let log = std::fs::File::create(std::env::temp_dir().join("ponte-bench.log"))
+        .map_err(|e| e.to_string())?;
+    let spawned = Instant::now();
+    let function = LocalFunction::start_program(
+        &subject.program,
+        &subject.args,
+        subject.dir.as_deref(),
+        "cloudchat-create-conversation",
+        &env,
+        Output::File(log),
+    )
+    .await?;
+    loop {
+        if let Some(at) = function.runtime_api().first_poll() {
+            return Ok((function, (at - spawned).as_secs_f64() * 1000.0));
+        }
+        if spawned.elapsed() > Duration::from_secs(30) {
+            return Err(format!("{} did not start", subject.name));
+        }
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+}
+
+/// Times a cold process's first event, which must be delivered.
+async fn first_event(
+    subject: &Subject<'_>,
+    function: &LocalFunction,
+    body: &str,
+) -> Result<f64, String> {
+    let (ms, answer) = timed(function, http_event(body)).await?;
+    if !delivered(&answer) {
+        return Err(format!(
+            "{}: the first event was not delivered: {answer}",
+            subject.name
+        ));
+    }
+    Ok(ms)
+}
+
 async fn measure(
     subject: &Subject<'_>,
     args: &Args,
@@ -276,43 +350,21 @@ async fn measure(
     let mut results = Results::default();
     let mut n = 0;
     for _ in 0..args.runs {
-        let mut env = moto::function_env(&moto.endpoint(), SECRET);
-        env.push(("AWS_LAMBDA_LOG_LEVEL", "error".into()));
-        env.extend(subject.extra_env.iter().cloned());
-        let log = std::fs::File::create(std::env::temp_dir().join("ponte-bench.log"))
-            .map_err(|e| e.to_string())?;
-        let spawned = Instant::now();
-        let function = LocalFunction::start_program(
-            &subject.program,
-            &subject.args,
-            subject.dir.as_deref(),
-            "cloudchat-create-conversation",
-            &env,
-            Output::File(log),
-        )
-        .await?;
-        let first_poll = loop {
-            if let Some(at) = function.runtime_api().first_poll() {
-                break at;
-            }
-            if spawned.elapsed() > Duration::from_secs(30) {
-                return Err(format!("{} did not start", subject.name));
-            }
-            tokio::time::sleep(Duration::from_micros(200)).await;
-        };
-        results
-            .init
-            .push((first_poll - spawned).as_secs_f64() * 1000.0);
-
+        // A cold start whose first event carries a phone number: what a lead form sends.
+        let (function, init) = cold_start(subject, moto).await?;
+        results.init.push(init);
         n += 1;
-        let (ms, answer) = timed(&function, http_event(&ticket(n))).await?;
-        if !delivered(&answer) {
-            return Err(format!(
-                "{}: the first event was not delivered: {answer}",
-                subject.name
-            ));
-        }
-        results.first.push(ms);
+        let ms = first_event(subject, &function, &ticket_with_phone(n, subject.phone)).await?;
+        results.first_phone.push(ms);
+        results.cold_phone.push(init + ms);
+        function.stop().await;
+
+        let (function, init) = cold_start(subject, moto).await?;
+        results.init.push(init);
+        n += 1;
+        results
+            .first
+            .push(first_event(subject, &function, &ticket(n)).await?);
 
         for kind in ["http", "sqs"] {
             for _ in 0..args.warm {
@@ -387,9 +439,67 @@ fn machine() -> String {
     )
 }
 
+/// One row of the results table: the measure, how each subject did, and the target.
+struct Row<'a> {
+    label: &'a str,
+    pick: fn(&Results) -> &Samples,
+    digits: usize,
+    target: &'a str,
+}
+
+const ROWS: &[Row<'static>] = &[
+    Row {
+        label: "init (ms)",
+        pick: |r| &r.init,
+        digits: 1,
+        target: "≤ 15 ms, ≤ 1.5× floor",
+    },
+    Row {
+        label: "first event with a phone (ms)",
+        pick: |r| &r.first_phone,
+        digits: 1,
+        target: "≤ 1.3× floor",
+    },
+    Row {
+        label: "init + first event with a phone (ms)",
+        pick: |r| &r.cold_phone,
+        digits: 1,
+        target: "",
+    },
+    Row {
+        label: "first event (ms)",
+        pick: |r| &r.first,
+        digits: 1,
+        target: "≤ 25 ms, ≤ 1.5× floor",
+    },
+    Row {
+        label: "warm overhead, API Gateway (ms)",
+        pick: |r| &r.warm_http,
+        digits: 2,
+        target: "≤ 0.5 ms",
+    },
+    Row {
+        label: "warm overhead, SQS record (ms)",
+        pick: |r| &r.warm_sqs,
+        digits: 2,
+        target: "≤ 0.5 ms",
+    },
+    Row {
+        label: "SQS batch of 10 × 200 ms (ms)",
+        pick: |r| &r.batch,
+        digits: 0,
+        target: "≤ 300 ms",
+    },
+    Row {
+        label: "peak memory (MB)",
+        pick: |r| &r.memory_mb,
+        digits: 1,
+        target: "≤ 20 MB",
+    },
+];
+
 fn report(subjects: &[Subject<'_>], all: &[Results], sizes: Option<&Value>, args: &Args) -> String {
-    let (ponte, peer) = (&all[0], &all[1]);
-    let ratio = |a: &Samples, b: &Samples| b.median() / a.median();
+    let (ponte, floor, peer) = (&all[0], &all[1], &all[2]);
     let mut md = String::new();
     let _ = writeln!(md, "# Benchmarks\n");
     let _ = writeln!(
@@ -399,76 +509,49 @@ fn report(subjects: &[Subject<'_>], all: &[Results], sizes: Option<&Value>, args
     let _ = writeln!(md, "## Method\n");
     let _ = writeln!(
         md,
-        "- **Subjects**: `{}` (Ponte's build, x86_64 here), and the Python peer `bench/peer/app.py` — the same action written the idiomatic way with Powertools for AWS Lambda (cached secret, `BatchProcessor`) and `requests`, run by AWS's runtime interface client `awslambdaric`.",
-        args.ponte.display()
+        "- **Subjects**: `{}` (Ponte's build, x86_64 here); the floor `{}` (`devtools/src/bin/ponte-floor.rs`), the least a Rust Lambda can do for the same call: it reads the same secret and posts each body as it came, with no mapping, validation, idempotency or dead letters, built with the same release profile and TLS stack; and the Python peer `bench/peer/app.py`, the same action written the idiomatic way with Powertools for AWS Lambda (cached secret, `BatchProcessor`) and `requests`, run by AWS's runtime interface client `awslambdaric`.",
+        args.ponte.display(),
+        args.floor.display()
     );
     let _ = writeln!(
         md,
-        "- **Same ground**: both run under Ponte's local Lambda runtime API (`devtools/src/runtime_api.rs`), read their secret from the same moto server, and call the same provider sandbox over loopback."
+        "- **Same ground**: all three run under Ponte's local Lambda runtime API (`devtools/src/runtime_api.rs`), read their secret from the same moto server, and call the same provider sandbox over loopback."
     );
     let _ = writeln!(
         md,
-        "- **Runs**: {} cold starts per subject; in each, {} warm API Gateway events and {} warm SQS records (one per invocation), then one SQS batch of 10 records with a provider that takes 200 ms per call.",
+        "- **Runs**: {} rounds per subject. In each, one cold start whose first event carries a phone number, then a second cold start whose first event has none, followed by {} warm API Gateway events and {} warm SQS records (one per invocation), then one SQS batch of 10 records with a provider that takes 200 ms per call.",
         args.runs, args.warm, args.warm
     );
     let _ = writeln!(
         md,
-        "- **Init**: from process start to its first request for an event. **First event**: the first invocation, secret read and provider call included. **Warm overhead**: an invocation's time minus the provider's own answer time (the sandbox answers at once). **Memory**: peak resident set (`VmHWM`) after the run."
+        "- **Init**: from process start to its first request for an event (both cold starts of a round). **First event**: the first invocation, secret read and provider call included. **First event with a phone**: the same, for a lead whose `contact_phone_number` Ponte gets as a form writes it (`(85) 98769-6383`) and must parse, validate and write in E.164; the floor and the peer get it in E.164 already and post it as it came, so the provider receives the same request from all three. **Init + first event with a phone**: both, in the same cold start: what the first lead waits for, wherever a subject does its start-up work (Ponte loads the AWS SDK's configuration on the first event that needs it, the floor at init). **Warm overhead**: an invocation's time minus the provider's own answer time (the sandbox answers at once). **Memory**: peak resident set (`VmHWM`) after the run."
     );
     let _ = writeln!(
         md,
-        "- **Machine**: {}. Local process start is not Lambda's cold start (no sandbox to create, no code to download), but both subjects pay the same.\n",
+        "- **Machine**: {}. Local process start is not Lambda's cold start (no sandbox to create, no code to download), but every subject pays the same.\n",
         machine()
     );
     let _ = writeln!(md, "## Results\n");
     let _ = writeln!(
         md,
-        "| measure | {} | {} | peer ÷ Ponte | target |",
-        subjects[0].name, subjects[1].name
+        "| measure | {} | {} | {} | Ponte ÷ floor | peer ÷ Ponte | target |",
+        subjects[0].name, subjects[1].name, subjects[2].name
     );
-    let _ = writeln!(md, "|---|---|---|---|---|");
-    let _ = writeln!(
-        md,
-        "| init (ms) | {} | {} | {:.0}× | ≤ 15 ms and ≥ 25× |",
-        ponte.init.show(1),
-        peer.init.show(1),
-        ratio(&ponte.init, &peer.init)
-    );
-    let _ = writeln!(
-        md,
-        "| first event (ms) | {} | {} | {:.0}× | ≤ 25 ms |",
-        ponte.first.show(1),
-        peer.first.show(1),
-        ratio(&ponte.first, &peer.first)
-    );
-    let _ = writeln!(
-        md,
-        "| warm overhead, API Gateway (ms) | {} | {} | {:.0}× | ≤ 0.5 ms |",
-        ponte.warm_http.show(2),
-        peer.warm_http.show(2),
-        ratio(&ponte.warm_http, &peer.warm_http)
-    );
-    let _ = writeln!(
-        md,
-        "| warm overhead, SQS record (ms) | {} | {} | {:.0}× | ≤ 0.5 ms |",
-        ponte.warm_sqs.show(2),
-        peer.warm_sqs.show(2),
-        ratio(&ponte.warm_sqs, &peer.warm_sqs)
-    );
-    let _ = writeln!(
-        md,
-        "| SQS batch of 10 × 200 ms (ms) | {} | {} | {:.1}× | ≤ 300 ms |",
-        ponte.batch.show(0),
-        peer.batch.show(0),
-        ratio(&ponte.batch, &peer.batch)
-    );
-    let _ = writeln!(
-        md,
-        "| peak memory (MB) | {} | {} | {:.1}× | ≤ 20 MB |",
-        ponte.memory_mb.show(1),
-        peer.memory_mb.show(1),
-        ratio(&ponte.memory_mb, &peer.memory_mb)
-    );
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|");
+    for row in ROWS {
+        let (p, f, y) = ((row.pick)(ponte), (row.pick)(floor), (row.pick)(peer));
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {:.2}× | {:.1}× | {} |",
+            row.label,
+            p.show(row.digits),
+            f.show(row.digits),
+            y.show(row.digits),
+            p.median() / f.median(),
+            y.median() / p.median(),
+            row.target
+        );
+    }
     if let Some(sizes) = sizes.and_then(Value::as_object) {
         let _ = writeln!(
             md,
@@ -491,86 +574,70 @@ fn report(subjects: &[Subject<'_>], all: &[Results], sizes: Option<&Value>, args
         md,
         "At ${PRICE_GB_SECOND} per GB-second and ${PRICE_MILLION_REQUESTS:.2} per million requests (AWS Lambda arm64, us-east-1), billed per started millisecond. The provider's own answer time is billed too, so the second line assumes a provider that takes 200 ms.\n"
     );
-    let _ = writeln!(md, "| per million events | Ponte | Python peer |");
-    let _ = writeln!(md, "|---|---|---|");
+    let _ = writeln!(md, "| per million events | Ponte | floor | Python peer |");
+    let _ = writeln!(md, "|---|---|---|---|");
     let warm = |r: &Results| r.warm_http.median();
+    for (label, extra) in [
+        ("the function's own time (warm)", 0.0),
+        ("with a 200 ms provider call", 200.0),
+    ] {
+        let _ = writeln!(
+            md,
+            "| {label} | ${:.2} | ${:.2} | ${:.2} |",
+            cost_per_million(warm(ponte) + extra),
+            cost_per_million(warm(floor) + extra),
+            cost_per_million(warm(peer) + extra)
+        );
+    }
     let _ = writeln!(
         md,
-        "| the function's own time (warm) | ${:.2} | ${:.2} |",
-        cost_per_million(warm(ponte)),
-        cost_per_million(warm(peer))
-    );
-    let _ = writeln!(
-        md,
-        "| with a 200 ms provider call | ${:.2} | ${:.2} |",
-        cost_per_million(warm(ponte) + 200.0),
-        cost_per_million(warm(peer) + 200.0)
-    );
-    let _ = writeln!(
-        md,
-        "\n![Ponte and the Python peer side by side](bench/chart.svg)\n"
+        "\n![Ponte, the floor and the Python peer side by side](bench/chart.svg)\n"
     );
     md
 }
 
-/// Horizontal bars, one pair per measure, each measure scaled to its own larger value.
+/// Horizontal bars, one group per measure (Ponte, floor, peer), each measure scaled to its own
+/// largest value.
 fn chart(all: &[Results]) -> String {
-    let measures: Vec<(&str, f64, f64, &str)> = vec![
-        ("init", all[0].init.median(), all[1].init.median(), "ms"),
-        (
-            "first event",
-            all[0].first.median(),
-            all[1].first.median(),
-            "ms",
-        ),
-        (
-            "warm overhead (API Gateway)",
-            all[0].warm_http.median(),
-            all[1].warm_http.median(),
-            "ms",
-        ),
-        (
-            "warm overhead (SQS)",
-            all[0].warm_sqs.median(),
-            all[1].warm_sqs.median(),
-            "ms",
-        ),
-        (
-            "SQS batch 10 × 200 ms",
-            all[0].batch.median(),
-            all[1].batch.median(),
-            "ms",
-        ),
-        (
-            "peak memory",
-            all[0].memory_mb.median(),
-            all[1].memory_mb.median(),
-            "MB",
-        ),
+    const COLOURS: [(&str, &str); 3] = [
+        ("Ponte", "#1f77b4"),
+        ("floor", "#2ca02c"),
+        ("Python peer", "#ff7f0e"),
     ];
-    let (width, row) = (760.0, 56.0);
-    let height = 40.0 + row * measures.len() as f64 + 20.0;
+    let (width, bar_h, gap) = (760.0, 16.0, 4.0);
+    let row = COLOURS.len() as f64 * (bar_h + gap) + 16.0;
+    let height = 40.0 + row * ROWS.len() as f64 + 10.0;
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n"
     );
     svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-    svg += "<text x=\"10\" y=\"20\" font-size=\"14\" font-weight=\"bold\">Ponte (Rust) vs Python peer: medians, lower is better</text>\n";
-    svg += "<rect x=\"520\" y=\"9\" width=\"12\" height=\"12\" fill=\"#1f77b4\"/><text x=\"538\" y=\"20\">Ponte</text>\n";
-    svg += "<rect x=\"600\" y=\"9\" width=\"12\" height=\"12\" fill=\"#ff7f0e\"/><text x=\"618\" y=\"20\">Python peer</text>\n";
-    for (i, (label, ponte, peer, unit)) in measures.iter().enumerate() {
+    svg += "<text x=\"10\" y=\"20\" font-size=\"14\" font-weight=\"bold\">Medians, lower is better</text>\n";
+    for (i, (name, colour)) in COLOURS.iter().enumerate() {
+        let x = 420.0 + i as f64 * 110.0;
+        svg += &format!(
+            "<rect x=\"{x}\" y=\"9\" width=\"12\" height=\"12\" fill=\"{colour}\"/><text x=\"{}\" y=\"20\">{name}</text>\n",
+            x + 18.0
+        );
+    }
+    for (i, measure) in ROWS.iter().enumerate() {
         let y = 40.0 + row * i as f64;
-        let max = ponte.max(*peer).max(f64::MIN_POSITIVE);
+        let values: Vec<f64> = all.iter().map(|r| (measure.pick)(r).median()).collect();
+        let max = values.iter().copied().fold(f64::MIN_POSITIVE, f64::max);
         let bar = |value: f64| (value / max * 360.0).max(1.0);
-        svg += &format!("<text x=\"10\" y=\"{}\">{label}</text>\n", y + 22.0);
-        for (j, (value, colour)) in [(*ponte, "#1f77b4"), (*peer, "#ff7f0e")].iter().enumerate() {
-            let by = y + 6.0 + j as f64 * 20.0;
+        let (label, unit) = match measure.label.rsplit_once(" (") {
+            Some((label, unit)) => (label, unit.trim_end_matches(')')),
+            None => (measure.label, ""),
+        };
+        svg += &format!("<text x=\"10\" y=\"{}\">{label}</text>\n", y + 26.0);
+        for (j, (value, (_, colour))) in values.iter().zip(COLOURS).enumerate() {
+            let by = y + 4.0 + j as f64 * (bar_h + gap);
             svg += &format!(
-                "<rect x=\"210\" y=\"{by}\" width=\"{:.1}\" height=\"16\" fill=\"{colour}\"/>\n",
+                "<rect x=\"230\" y=\"{by}\" width=\"{:.1}\" height=\"{bar_h}\" fill=\"{colour}\"/>\n",
                 bar(*value)
             );
             svg += &format!(
                 "<text x=\"{:.1}\" y=\"{}\">{:.2} {unit}</text>\n",
-                216.0 + bar(*value),
+                236.0 + bar(*value),
                 by + 12.0,
                 value
             );

@@ -1,7 +1,7 @@
 //! Cloud Chat: open a ticket (conversation).
 //!
-//! `POST {base}/api/v1/accounts/{account_id}/conversations` with the body of the seed
-//! `cloudchat-create-conversation.txt`: an inbox, at least one contact reference, an optional
+//! `POST {base}/api/v1/accounts/{account_id}/conversations` with the body of
+//! `docs/providers/cloudchat-create-conversation.md`: an inbox, at least one contact reference, an optional
 //! first message, status, privacy and attributes.
 
 use super::cloudchat::CloudChatConnection;

@@ -1,7 +1,7 @@
 //! Cloud Chat: start a WhatsApp conversation from a template.
 //!
 //! `POST {base}/api/v1/accounts/{account_id}/conversations/create_proactive_whatsapp_conversation`
-//! with the body of the seed `cloudchat-proactive-whatsapp.txt`. Besides its four named fields
+//! with the body of `docs/providers/cloudchat-proactive-whatsapp.md`. Besides its four named fields
 //! the body is open: `button_param_0..N` and the template's own variables sit at the root, under
 //! the names the template was configured with, so unknown keys are variables, not typos.
 

@@ -1,5 +1,5 @@
 //! The four provider actions. Each module holds one action's request type, its validation and
-//! the provider call it makes, following the provider's documentation in the kit's `seeds/`.
+//! the provider call it makes, following the provider's contract written down in `docs/providers/`.
 
 pub mod cloudchat;
 pub mod cloudchat_conversation;

@@ -1,6 +1,6 @@
 //! Sacflow: send a message (text, contact card, template, image, PDF or document).
 //!
-//! `POST {base}/api/send-message` with the body of the seed `sacflow-send-message.txt` and
+//! `POST {base}/api/send-message` with the body of `docs/providers/sacflow-send-message.md` and
 //! `Authorization: Bearer <token>`. `accountId` may be left out of the event: the connection's
 //! `account_id` fills it.
 

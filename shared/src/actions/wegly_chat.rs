@@ -1,6 +1,6 @@
 //! Wegly: create (or reuse) a chat with a WhatsApp template.
 //!
-//! `POST {base}/integrations/external/chats` with the body of the seed `wegly-create-chat.txt`,
+//! `POST {base}/integrations/external/chats` with the body of `docs/providers/wegly-create-chat.md`,
 //! `Authorization: Bearer <token>`, and an `Origin` header when the key is restricted to a domain.
 
 use crate::action::{Action, ValidationContext};

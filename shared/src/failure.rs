@@ -7,6 +7,27 @@
 use crate::validate::Problems;
 use serde_json::{Value, json};
 
+/// Whether, and when, a failed delivery may succeed if tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Now, within the invocation: the provider did not act on the call.
+    Now,
+    /// Later, unchanged: something Ponte depends on is briefly unavailable, or the outcome of
+    /// the first try is not yet known.
+    Later,
+    /// Once an operator has fixed the setup (a secret, a mapping, the provider token).
+    AfterAFix,
+    /// Never: the input itself is wrong, or the provider refused it.
+    Never,
+}
+
+impl Retry {
+    /// True when a later try of the very same delivery may succeed without anyone acting.
+    pub fn may_succeed_later(self) -> bool {
+        matches!(self, Retry::Now | Retry::Later)
+    }
+}
+
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Failure {
     /// The body could not be read as JSON (or was empty).
@@ -141,21 +162,34 @@ impl Failure {
         }
     }
 
-    /// True when the same delivery may succeed later without anyone changing it.
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            Failure::SecretUnavailable(_)
-                | Failure::ProviderUnavailable { .. }
-                | Failure::InProgress
-                | Failure::IdempotencyUnavailable(_)
-        )
-    }
-
-    /// True when the same delivery can never succeed: the input is wrong, or the provider
-    /// refused it for a reason other than our credentials (which an operator may fix).
-    pub fn is_permanent(&self) -> bool {
+    /// Whether, and when, the same delivery may succeed: the one answer every retrying part of
+    /// Ponte (the provider call, the SQS trigger, the durable intake) acts on.
+    pub fn retry(&self) -> Retry {
         match self {
+            // No answer at all (refused or dropped connections), a rate limit or a server error:
+            // nothing was acted on, so calling again cannot duplicate anything.
+            Failure::ProviderUnavailable {
+                status: Some(status),
+                ..
+            } if *status == 429 || (500..=599).contains(status) => Retry::Now,
+            Failure::ProviderUnavailable {
+                status: None,
+                timed_out: false,
+                ..
+            } => Retry::Now,
+            // A timeout may have been acted on: only the idempotent redelivery may try again.
+            Failure::ProviderUnavailable { .. }
+            | Failure::SecretUnavailable(_)
+            | Failure::InProgress
+            | Failure::IdempotencyUnavailable(_) => Retry::Later,
+            // Our credentials, or the setup: the same delivery succeeds once an operator fixes it.
+            Failure::ProviderRejected {
+                status: 401 | 403, ..
+            }
+            | Failure::Configuration(_)
+            | Failure::UnknownMapping(_)
+            | Failure::Unauthorized(_)
+            | Failure::MethodNotAllowed(_) => Retry::AfterAFix,
             Failure::InvalidJson(_)
             | Failure::InvalidBody(_)
             | Failure::Invalid(_)
@@ -165,9 +199,8 @@ impl Failure {
             | Failure::KeyReused
             | Failure::Stale { .. }
             | Failure::UnsupportedMediaType(_)
-            | Failure::UnknownSource(_) => true,
-            Failure::ProviderRejected { status, .. } => !matches!(status, 401 | 403),
-            _ => false,
+            | Failure::UnknownSource(_)
+            | Failure::ProviderRejected { .. } => Retry::Never,
         }
     }
 
@@ -251,14 +284,30 @@ mod tests {
         assert_eq!(unavailable(Some(429), false).http_status(), 503);
         assert_eq!(unavailable(None, true).http_status(), 504);
         assert_eq!(unavailable(None, false).http_status(), 502);
-        assert!(unavailable(None, false).is_transient());
+        assert_eq!(unavailable(None, false).retry(), Retry::Now);
+        assert_eq!(unavailable(None, true).retry(), Retry::Later);
+        assert_eq!(unavailable(Some(400), false).retry(), Retry::Later);
         let rejected = Failure::ProviderRejected {
             status: 404,
             message: "Resource could not be found".into(),
             body: json!({"error": "Resource could not be found"}),
         };
         assert_eq!(rejected.http_status(), 422);
-        assert!(!rejected.is_transient());
+        assert_eq!(rejected.retry(), Retry::Never);
+        let token_refused = Failure::ProviderRejected {
+            status: 401,
+            message: String::new(),
+            body: json!(null),
+        };
+        assert_eq!(token_refused.retry(), Retry::AfterAFix);
+        assert_eq!(
+            Failure::SecretUnavailable(String::new()).retry(),
+            Retry::Later
+        );
+        assert_eq!(
+            Failure::Configuration(String::new()).retry(),
+            Retry::AfterAFix
+        );
         assert_eq!(rejected.provider_json().unwrap()["status"], 404);
     }
 

@@ -262,6 +262,7 @@ fn transport_failure(err: reqwest::Error, timeout: Duration) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::failure::Retry;
     use serde_json::json;
 
     fn answer(status: u16, body: Value) -> Result<ProviderResponse, Failure> {
@@ -281,12 +282,11 @@ mod tests {
             rejected.to_string(),
             "the provider refused the request (HTTP 404): Resource could not be found"
         );
-        assert!(
-            answer(429, json!("Retry later"))
-                .unwrap_err()
-                .is_transient()
+        assert_eq!(
+            answer(429, json!("Retry later")).unwrap_err().retry(),
+            Retry::Now
         );
-        assert!(answer(503, Value::Null).unwrap_err().is_transient());
+        assert_eq!(answer(503, Value::Null).unwrap_err().retry(), Retry::Now);
     }
 
     #[test]

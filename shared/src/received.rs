@@ -60,7 +60,7 @@ impl Received {
                         .filter_map(|r| r.report.result.as_ref().err())
                 };
                 failures()
-                    .find(|failure| failure.is_transient())
+                    .find(|failure| failure.retry().may_succeed_later())
                     .or_else(|| failures().next())
                     .map_or(Keep::Nothing, Keep::of)
             }
@@ -70,7 +70,7 @@ impl Received {
 
 impl<'a> Keep<'a> {
     fn of(failure: &'a Failure) -> Self {
-        if failure.is_transient() {
+        if failure.retry().may_succeed_later() {
             Keep::Later(failure)
         } else {
             Keep::DeadLetter(failure)

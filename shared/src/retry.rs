@@ -5,7 +5,7 @@
 //! on it, and a second ticket or WhatsApp message is worse than a failed delivery that SQS or
 //! the form builder retries later (where idempotency catches it).
 
-use crate::failure::Failure;
+use crate::failure::{Failure, Retry};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,23 +34,6 @@ const KEEP_FOR_THE_CALL: Duration = Duration::from_millis(500);
 /// answered (with the provider's `Retry-After`) and the sender or SQS tries again later.
 const LONGEST_WAIT: Duration = Duration::from_secs(5);
 
-/// True when calling again may succeed and cannot duplicate anything.
-pub fn is_retryable(failure: &Failure) -> bool {
-    match failure {
-        Failure::ProviderUnavailable {
-            status: Some(status),
-            ..
-        } => *status == 429 || (500..=599).contains(status),
-        // No answer at all: refused or dropped connections. Not timeouts (see above).
-        Failure::ProviderUnavailable {
-            status: None,
-            timed_out,
-            ..
-        } => !timed_out,
-        _ => false,
-    }
-}
-
 impl RetryPolicy {
     /// How long to wait before call number `attempt + 1` after `failure`, or `None` when no
     /// further call should be made. `random` is a number in [0, 1) for the jitter.
@@ -61,7 +44,7 @@ impl RetryPolicy {
         deadline: Option<Instant>,
         random: f64,
     ) -> Option<Duration> {
-        if attempt >= self.max_attempts || !is_retryable(failure) {
+        if attempt >= self.max_attempts || failure.retry() != Retry::Now {
             return None;
         }
         let exponential = self
@@ -105,15 +88,13 @@ mod tests {
 
     #[test]
     fn what_is_retried() {
-        assert!(is_retryable(&unavailable(Some(500), false, None)));
-        assert!(is_retryable(&unavailable(Some(503), false, None)));
-        assert!(is_retryable(&unavailable(Some(429), false, None)));
+        let now = |failure: Failure| failure.retry() == Retry::Now;
+        assert!(now(unavailable(Some(500), false, None)));
+        assert!(now(unavailable(Some(503), false, None)));
+        assert!(now(unavailable(Some(429), false, None)));
+        assert!(now(unavailable(None, false, None)), "connection refused");
         assert!(
-            is_retryable(&unavailable(None, false, None)),
-            "connection refused"
-        );
-        assert!(
-            !is_retryable(&unavailable(None, true, None)),
+            !now(unavailable(None, true, None)),
             "a timeout may have been acted on"
         );
         let rejected = Failure::ProviderRejected {
@@ -121,8 +102,8 @@ mod tests {
             message: String::new(),
             body: serde_json::Value::Null,
         };
-        assert!(!is_retryable(&rejected));
-        assert!(!is_retryable(&Failure::InvalidJson(String::new())));
+        assert!(!now(rejected));
+        assert!(!now(Failure::InvalidJson(String::new())));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::api_gateway::log_received;
 use crate::app::{App, Error, Report, log_outcome};
 use crate::dead_letters::{self, Reason};
 use crate::envelope;
-use crate::failure::Failure;
+use crate::failure::{Failure, Retry};
 use crate::intake::IntakeRecord;
 use crate::json::{MAX_BODY_BYTES, MAX_RECORD_BYTES, parse};
 use crate::received::{Keep, Received, SubmissionPreview};
@@ -100,7 +100,7 @@ async fn deliver_record<A: Action>(
     log_outcome::<A>("sqs", None, message_id, &report, started);
     match report.result {
         Ok(_) => Ok(()),
-        Err(failure) if failure.is_permanent() => dead_letter(app, record, failure).await,
+        Err(failure) if failure.retry() == Retry::Never => dead_letter(app, record, failure).await,
         Err(failure) => Err(failure),
     }
 }

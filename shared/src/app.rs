@@ -144,11 +144,16 @@ impl<A: Action> App<A> {
     }
 
     /// The function as deployed: settings from the environment, AWS clients through the SDK's
-    /// standard configuration (region, credentials, `AWS_ENDPOINT_URL`), each built once, on
-    /// the first event that needs it, so that start-up stays short.
+    /// standard configuration (region, credentials, `AWS_ENDPOINT_URL`).
+    ///
+    /// The SDK configuration and the provider's HTTP client are made here, at init, where AWS
+    /// advises and a minimal Lambda does it: every cold start pays them once, and doing it now
+    /// keeps them out of the first lead's answer. What needs the network (the secret, the
+    /// idempotency table) waits for the first event that needs it.
     pub async fn from_env() -> Result<Self, Error> {
         let settings = Settings::from_env()?;
         let aws = Arc::new(SdkSource::new());
+        aws.get().await;
         let table = settings.idempotency_table.clone();
         let queue = settings.dead_letter_queue_url.clone();
         let intake = settings.intake_queue_url.clone();
@@ -175,6 +180,7 @@ impl<A: Action> App<A> {
                 "INTAKE_QUEUE_URL is not set: HTTP requests that cannot be delivered now are answered with an error, not queued"
             ),
         }
+        app.provider.prepare();
         Ok(app)
     }
 

@@ -1,14 +1,15 @@
-//! AWS SDK clients that are built on first use, not at start-up.
+//! AWS SDK clients, built from one SDK configuration per process.
 //!
-//! Loading the SDK configuration (environment, profile files, the HTTPS client) takes a couple
-//! of milliseconds. A function that has not yet received an event needs none of it, so it is
-//! done by the first event that calls AWS, once, and shared by every client after that.
+//! The configuration (environment, profile files, the HTTPS client) is loaded once, at init
+//! (see `App::from_env`), and shared by every client; each client is made from it the first
+//! time it is used, since a function may never need some of them (no idempotency table, no
+//! queue).
 
 use aws_config::SdkConfig;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
-/// The SDK configuration of this process, loaded on first use.
+/// The SDK configuration of this process, loaded by the first caller.
 #[derive(Default)]
 pub struct SdkSource {
     config: OnceCell<SdkConfig>,

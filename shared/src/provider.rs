@@ -131,6 +131,12 @@ impl ProviderClient {
         }
     }
 
+    /// Builds the HTTP client now (it reads the system's root certificates), so that the first
+    /// event does not; a failure to build is reported by the first send.
+    pub fn prepare(&self) {
+        let _ = self.http();
+    }
+
     fn http(&self) -> Result<&reqwest::Client, Failure> {
         self.http
             .get_or_init(|| {

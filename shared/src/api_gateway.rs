@@ -7,13 +7,15 @@
 //! true, "request": {"url", "body"}}`: what would have been sent.
 
 use crate::action::Action;
-use crate::app::{App, Delivered, Preview, Report, log_outcome};
+use crate::app::App;
 use crate::dead_letters::{self, Reason};
 use crate::failure::Failure;
 use crate::forms::Source;
 use crate::intake::{IntakeRecord, Proof};
+use crate::outcome::log_received;
 use crate::received::{Keep, Received};
 use crate::reception::{self, Inbound};
+use crate::report::{Delivered, Preview};
 use crate::trigger::{HttpOrigin, HttpRequest};
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayV2httpResponse};
 use lambda_http::Body;
@@ -82,38 +84,6 @@ pub async fn handle<A: Action>(
         answer.body["request_id"] = json!(request_id);
     }
     shape(request.origin, &answer)
-}
-
-/// One log line per submission (or per request that got no further than its check).
-pub(crate) fn log_received<A: Action>(
-    trigger: &'static str,
-    source: Option<&str>,
-    message_id: Option<&str>,
-    received: &Received,
-    started: Instant,
-) {
-    match received {
-        Received::Refused(failure) | Received::Unchecked(failure) | Received::Failed(failure) => {
-            let report = Report::failed(failure.clone());
-            log_outcome::<A>(trigger, source, message_id, &report, started);
-        }
-        Received::Test(reason) => tracing::info!(
-            action = A::NAME,
-            source = source.unwrap_or_default(),
-            outcome = "test",
-            "test delivery: {reason}"
-        ),
-        Received::Previewed(previews) => {
-            for p in previews {
-                log_preview::<A>(source, &p.result);
-            }
-        }
-        Received::Delivered(reports) => {
-            for r in reports {
-                log_outcome::<A>(trigger, source, message_id, &r.report, started);
-            }
-        }
-    }
 }
 
 /// Keeps a request that passed its check and was not delivered: on the function's queue when
@@ -333,17 +303,6 @@ fn previewed<A: Action>(result: Result<Preview, Failure>, mut about: Map<String,
 }
 
 /// A dry run gets a log line of its own; it is no delivery, so it counts in no metric.
-fn log_preview<A: Action>(source: Option<&str>, result: &Result<Preview, Failure>) {
-    tracing::info!(
-        action = A::NAME,
-        trigger = "http",
-        source = source.unwrap_or_default(),
-        outcome = "dry_run",
-        error_kind = result.as_ref().err().map(Failure::kind).unwrap_or_default(),
-        "dry run: nothing was sent"
-    );
-}
-
 /// `?dry_run=true` (or `1`, `yes`) or an `X-Ponte-Dry-Run` header saying the same.
 fn dry_run(request: &HttpRequest) -> bool {
     let yes = |v: &str| ["1", "true", "yes"].contains(&v.trim().to_ascii_lowercase().as_str());

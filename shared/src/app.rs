@@ -11,20 +11,17 @@ use crate::dead_letters::DeadLetterSink;
 use crate::failure::Failure;
 use crate::idempotency::{self, Claim, DynamoStore, IdempotencyStore, InMemoryStore, Stored};
 use crate::intake::IntakeQueue;
-use crate::metrics;
 use crate::provider::{ProviderClient, ProviderResponse};
 use crate::queue::SqsQueue;
+use crate::report::{Delivered, DeliveryId, Preview, Report, Trace};
 use crate::secrets::{ConnectionCache, Lease, SecretStore, SecretsManagerStore};
 use crate::settings::Settings;
-use crate::trigger::{self, Trigger};
 use crate::webhooks::Setup;
-use crate::{api_gateway, sqs_batch};
-use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Instant;
 use tracing::Instrument;
 
 pub type Error = lambda_runtime::Error;
@@ -39,68 +36,10 @@ pub struct App<A: Action> {
     /// The function's own trigger queue, where requests that may succeed later are kept.
     pub(crate) intake: Option<Arc<dyn IntakeQueue>>,
     /// True until the first invocation of this process has started.
-    cold: AtomicBool,
+    pub(crate) cold: AtomicBool,
     /// The action's built-in form mapping, checked once, on the first form webhook.
     pub(crate) default_mapping: OnceLock<Result<crate::mapping::Mapping, String>>,
     _action: PhantomData<fn() -> A>,
-}
-
-/// What identifies a delivery for idempotency, when its source gives it an id: the kind of id
-/// (`idempotency-key`, a form source's name), the id, and the route's operator settings
-/// ([`idempotency::scope_of`], empty when it has none).
-#[derive(Debug, Clone, Copy)]
-pub struct DeliveryId<'a> {
-    pub kind: &'a str,
-    pub value: &'a str,
-    pub scope: &'a str,
-}
-
-/// What became of one payload, with the masked contact it was for (empty when the payload
-/// was not valid), for the outcome log line.
-#[derive(Debug)]
-pub struct Report {
-    pub contact: String,
-    pub trace: Trace,
-    pub result: Result<Delivered, Failure>,
-}
-
-/// What a delivery did on its way, for its log line and metrics.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Trace {
-    /// Provider calls made (0 when the payload never got that far).
-    pub attempts: u32,
-    /// The idempotency key the delivery claimed.
-    pub idempotency_key: String,
-    /// Milliseconds spent waiting for the provider, all calls together.
-    pub provider_ms: u64,
-}
-
-impl Report {
-    /// A payload that failed before any provider call.
-    pub fn failed(failure: Failure) -> Self {
-        Self {
-            contact: String::new(),
-            trace: Trace::default(),
-            result: Err(failure),
-        }
-    }
-}
-
-/// What a delivery would send, without sending it (a dry run): the provider URL and JSON body.
-/// The headers are left out, as they carry the token.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Preview {
-    pub url: String,
-    pub body: Value,
-}
-
-/// A delivery the provider accepted.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Delivered {
-    pub response: ProviderResponse,
-    /// True when this was a duplicate of an earlier delivery: the provider was not called, and
-    /// `response` is its answer from then.
-    pub duplicate: bool,
 }
 
 impl<A: Action> App<A> {
@@ -375,173 +314,5 @@ impl<A: Action> App<A> {
     /// The connection and webhook settings, read from the secret if not cached.
     pub(crate) async fn setup(&self) -> Result<Lease<Setup<A::Connection>>, Failure> {
         self.connection.get().await
-    }
-
-    /// The Lambda handler: one invocation, whichever trigger sent it.
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
-        let cold_start = self.cold.swap(false, Ordering::SeqCst);
-        if cold_start {
-            metrics::Document::new(&[("function", A::NAME)], &[("ColdStart", "Count", 1.0)]).emit();
-        }
-        let span = tracing::info_span!("invocation", function = A::NAME, cold_start);
-        self.dispatch(event).instrument(span).await
-    }
-
-    async fn dispatch(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
-        let deadline = deadline_of(&event.context);
-        let request_id = event.context.request_id;
-        match trigger::classify(event.payload) {
-            Ok(Trigger::Http(request)) => {
-                Ok(api_gateway::handle(self, request, deadline, &request_id).await)
-            }
-            Ok(Trigger::Sqs(batch)) => {
-                let answer = sqs_batch::handle(self, batch, deadline).await?;
-                Ok(serde_json::to_value(answer)?)
-            }
-            Err(message) => {
-                tracing::error!(action = A::NAME, "{message}");
-                Err(message.into())
-            }
-        }
-    }
-}
-
-/// One log line per payload: what happened to it, through which trigger, how long it took.
-/// Tokens never reach it; the contact is masked.
-pub(crate) fn log_outcome<A: Action>(
-    trigger: &'static str,
-    source: Option<&str>,
-    message_id: Option<&str>,
-    report: &Report,
-    started: Instant,
-) {
-    let duration_ms = started.elapsed().as_millis() as u64;
-    let message_id = message_id.unwrap_or("");
-    let source = source.unwrap_or("direct");
-    let trace = &report.trace;
-    match &report.result {
-        Ok(delivered) => tracing::info!(
-            action = A::NAME,
-            trigger,
-            source,
-            message_id,
-            outcome = if delivered.duplicate { "duplicate" } else { "delivered" },
-            idempotency_key = %trace.idempotency_key,
-            provider_status = delivered.response.status,
-            provider_id = crate::provider::object_id(&delivered.response.body).unwrap_or_default(),
-            provider_ms = trace.provider_ms,
-            attempts = trace.attempts,
-            contact = %report.contact,
-            duration_ms,
-            "delivered to the provider"
-        ),
-        Err(failure) => tracing::warn!(
-            action = A::NAME,
-            trigger,
-            source,
-            message_id,
-            outcome = failure.kind(),
-            idempotency_key = %trace.idempotency_key,
-            provider_status = failure.provider_status(),
-            provider_ms = trace.provider_ms,
-            attempts = trace.attempts,
-            contact = %report.contact,
-            duration_ms,
-            "not delivered: {failure}"
-        ),
-    }
-    outcome_metrics::<A>(trigger, report).emit();
-}
-
-/// The EMF document of one outcome.
-fn outcome_metrics<A: Action>(trigger: &str, report: &Report) -> metrics::Document {
-    let (delivered, duplicate, failed) = match &report.result {
-        Ok(d) if d.duplicate => (0.0, 1.0, 0.0),
-        Ok(_) => (1.0, 0.0, 0.0),
-        Err(_) => (0.0, 0.0, 1.0),
-    };
-    let retried = f64::from(report.trace.attempts.saturating_sub(1));
-    let mut values = vec![
-        ("Delivered", "Count", delivered),
-        ("Duplicate", "Count", duplicate),
-        ("Failed", "Count", failed),
-        ("Retried", "Count", retried),
-    ];
-    if report.trace.attempts > 0 {
-        values.push((
-            "ProviderLatency",
-            "Milliseconds",
-            report.trace.provider_ms as f64,
-        ));
-    }
-    let mut document =
-        metrics::Document::new(&[("function", A::NAME), ("trigger", trigger)], &values);
-    if let Err(failure) = &report.result {
-        document.add(
-            &[("function", A::NAME), ("error_kind", failure.kind())],
-            &[("FailedByKind", "Count", 1.0)],
-        );
-    }
-    document
-}
-
-/// Deadlines below this (September 2001, in epoch milliseconds) are not points in time.
-const EARLIEST_DEADLINE_MS: u64 = 1_000_000_000_000;
-
-/// When this invocation must have answered, as an `Instant`; `None` when the runtime gave no
-/// usable deadline: a hand-made context (0), or an emulator that sends a duration where Lambda
-/// sends an epoch time (`cargo lambda watch` sends `600000`). The configured timeouts then
-/// bound the provider call alone.
-pub fn deadline_of(context: &Context) -> Option<Instant> {
-    if context.deadline < EARLIEST_DEADLINE_MS {
-        return None;
-    }
-    let left = context
-        .deadline()
-        .duration_since(SystemTime::now())
-        .unwrap_or(Duration::ZERO);
-    Some(Instant::now() + left)
-}
-
-/// What a function's `main` calls: logs, clients, then the Lambda runtime loop.
-pub async fn run<A: Action>() -> Result<(), Error> {
-    crate::logging::init();
-    let app = Arc::new(App::<A>::from_env().await?);
-    lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: LambdaEvent<Value>| {
-            let app = app.clone();
-            async move { app.handle(event).await }
-        },
-    ))
-    .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn context(deadline: u64) -> Context {
-        let mut context = Context::default();
-        context.deadline = deadline;
-        context
-    }
-
-    #[test]
-    fn deadlines_are_epoch_milliseconds_or_unknown() {
-        assert!(deadline_of(&context(0)).is_none());
-        assert!(
-            deadline_of(&context(600_000)).is_none(),
-            "a duration, as cargo lambda sends"
-        );
-        let in_ten_seconds = SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64
-            + 10_000;
-        let left = deadline_of(&context(in_ten_seconds)).unwrap() - Instant::now();
-        assert!(
-            left > Duration::from_secs(8) && left <= Duration::from_secs(10),
-            "{left:?}"
-        );
     }
 }

@@ -39,8 +39,8 @@ pub enum Failure {
     /// The body is JSON but not a valid request for this action.
     #[error("the request is invalid: {0}")]
     Invalid(Problems),
-    /// The body is larger than Ponte accepts (see [`crate::json::MAX_BODY_BYTES`]).
-    #[error("the body is {0} bytes; the most Ponte accepts is {max}", max = crate::json::MAX_BODY_BYTES)]
+    /// The body is larger than Ponte accepts (see [`crate::limits::MAX_BODY_BYTES`]).
+    #[error("the body is {0} bytes; the most Ponte accepts is {max}", max = crate::limits::MAX_BODY_BYTES)]
     TooLarge(usize),
     /// One webhook carrying more submissions than a request may deliver.
     #[error("the body carries {count} submissions; the most one request may deliver is {max}")]

@@ -3,7 +3,7 @@
 //! what each would send).
 
 use crate::action::Action;
-use crate::app::{App, DeliveryId, Report};
+use crate::app::App;
 use crate::authenticity::{self, Verdict};
 use crate::failure::Failure;
 use crate::forms::{self, Inbound, Source, Submission};
@@ -11,6 +11,7 @@ use crate::idempotency;
 use crate::intake::Proof;
 use crate::mapping::{Context, Mapping};
 use crate::received::{Received, SubmissionPreview, SubmissionReport};
+use crate::report::{DeliveryId, Report};
 use crate::secrets::Lease;
 use crate::webhooks::Setup;
 use aws_smithy_types::date_time::{DateTime, Format};

@@ -1,15 +1,7 @@
-//! Bodies, read the same way by every trigger: how large they may be, and JSON.
+//! JSON bodies, read the same way by every trigger (their size limits: [`crate::limits`]).
 
 use crate::failure::Failure;
 use serde_json::Value;
-
-/// The largest body accepted, decoded: far above any form submission or provider request,
-/// far below what would strain a 128 MB function.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
-
-/// The largest SQS record body accepted: an intake record carries a body of up to
-/// [`MAX_BODY_BYTES`] in base64 (a third larger), with a few kilobytes about it.
-pub const MAX_RECORD_BYTES: usize = MAX_BODY_BYTES / 3 * 4 + 16 * 1024;
 
 /// Parses a JSON body; the message says where it broke.
 pub fn parse(bytes: &[u8]) -> Result<Value, Failure> {

@@ -2,8 +2,8 @@
 //! it must be kept: the one place that decides what is queued, what is a dead letter, and what
 //! is let go.
 
-use crate::app::{Preview, Report};
 use crate::failure::Failure;
+use crate::report::{Preview, Report};
 
 /// What became of a request, told by how far it got.
 #[derive(Debug)]
@@ -88,7 +88,7 @@ mod tests {
             Ok(()) => Report {
                 contact: String::new(),
                 trace: Default::default(),
-                result: Ok(crate::app::Delivered {
+                result: Ok(crate::report::Delivered {
                     response: crate::provider::ProviderResponse {
                         status: 200,
                         body: serde_json::json!({"id": 1}),

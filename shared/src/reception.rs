@@ -2,12 +2,13 @@
 //! trigger, and the path a kept one ([`crate::intake`]) takes again from the queue.
 
 use crate::action::Action;
-use crate::app::{App, DeliveryId};
+use crate::app::App;
 use crate::failure::Failure;
 use crate::form_webhook::FormRequest;
 use crate::forms::Source;
 use crate::intake::Proof;
 use crate::received::{Received, SubmissionPreview, SubmissionReport};
+use crate::report::DeliveryId;
 use crate::trigger::HttpRequest;
 use base64::Engine;
 use lambda_http::http::HeaderMap;
@@ -161,7 +162,7 @@ pub fn body_of(request: &HttpRequest) -> Result<Vec<u8>, Failure> {
     let raw = request.body.as_deref().unwrap_or_default();
     let bytes = if request.is_base64_encoded {
         // Checked before decoding, too: base64 is a third larger than what it encodes.
-        if raw.len() / 4 * 3 > crate::json::MAX_BODY_BYTES {
+        if raw.len() / 4 * 3 > crate::limits::MAX_BODY_BYTES {
             return Err(Failure::TooLarge(raw.len() / 4 * 3));
         }
         base64::engine::general_purpose::STANDARD
@@ -172,7 +173,7 @@ pub fn body_of(request: &HttpRequest) -> Result<Vec<u8>, Failure> {
     } else {
         raw.as_bytes().to_vec()
     };
-    if bytes.len() > crate::json::MAX_BODY_BYTES {
+    if bytes.len() > crate::limits::MAX_BODY_BYTES {
         return Err(Failure::TooLarge(bytes.len()));
     }
     Ok(bytes)

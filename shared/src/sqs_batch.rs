@@ -8,15 +8,17 @@
 //! run through the HTTP request's own path again, with its keys, so it is delivered once.
 
 use crate::action::Action;
-use crate::api_gateway::log_received;
-use crate::app::{App, Error, Report, log_outcome};
+use crate::app::{App, Error};
 use crate::dead_letters::{self, Reason};
 use crate::envelope;
 use crate::failure::{Failure, Retry};
 use crate::intake::IntakeRecord;
-use crate::json::{MAX_BODY_BYTES, MAX_RECORD_BYTES, parse};
+use crate::json::parse;
+use crate::limits::{MAX_BODY_BYTES, MAX_RECORD_BYTES};
+use crate::outcome::{log_outcome, log_received};
 use crate::received::{Keep, Received, SubmissionPreview};
 use crate::reception::{self, Inbound};
+use crate::report::Report;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::StreamExt;
 use std::time::Instant;

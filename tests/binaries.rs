@@ -8,7 +8,7 @@ mod support;
 
 use ponte_devtools::function::{LocalFunction, Output};
 use ponte_devtools::moto::function_env;
-use ponte_devtools::runtime_api::Answer;
+use ponte_devtools::runtime_api::InvocationResult;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
@@ -44,8 +44,8 @@ struct Running(LocalFunction);
 impl Running {
     async fn invoke(&self, event: Value) -> Value {
         match self.0.invoke(event, BUDGET).await.expect("an answer") {
-            Answer::Response(value) => value,
-            Answer::Error(error) => panic!("the function failed: {error}"),
+            InvocationResult::Response(value) => value,
+            InvocationResult::Error(error) => panic!("the function failed: {error}"),
         }
     }
 

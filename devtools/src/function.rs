@@ -1,7 +1,7 @@
 //! A function binary started as Lambda starts it: only the runtime's environment, a runtime API
 //! to poll, and the settings it is given (its `SECRET_ID`, the AWS endpoint).
 
-use crate::runtime_api::{Answer, RuntimeApi};
+use crate::runtime_api::{InvocationResult, RuntimeApi};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Stdio;
@@ -79,7 +79,7 @@ impl LocalFunction {
     }
 
     /// One invocation, as Lambda would make it, with `budget` as its time limit.
-    pub async fn invoke(&self, event: Value, budget: Duration) -> Result<Answer, String> {
+    pub async fn invoke(&self, event: Value, budget: Duration) -> Result<InvocationResult, String> {
         self.api.invoke(event, budget).await
     }
 

@@ -20,19 +20,21 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 
 /// What the function answered for one invocation.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Answer {
+pub enum InvocationResult {
     /// `…/response`: the handler's JSON.
     Response(Value),
     /// `…/error`: the error document the runtime posted.
     Error(Value),
 }
 
-impl Answer {
+impl InvocationResult {
     /// The response, or a panic naming the error: for callers that expect success.
     pub fn expect_response(self) -> Value {
         match self {
-            Answer::Response(value) => value,
-            Answer::Error(error) => panic!("the function answered with an error: {error}"),
+            InvocationResult::Response(value) => value,
+            InvocationResult::Error(error) => {
+                panic!("the function answered with an error: {error}")
+            }
         }
     }
 }
@@ -46,7 +48,7 @@ struct Invocation {
 
 struct Shared {
     queue_rx: Mutex<mpsc::UnboundedReceiver<Invocation>>,
-    waiting: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
+    waiting: Mutex<HashMap<String, oneshot::Sender<InvocationResult>>>,
     init_error: Mutex<Option<Value>>,
     polls: AtomicU64,
     first_poll: std::sync::Mutex<Option<std::time::Instant>>,
@@ -118,7 +120,7 @@ impl RuntimeApi {
 
     /// Sends one event with `budget` as the invocation's time limit and waits for the answer
     /// (a little longer than the budget, then gives up with an error).
-    pub async fn invoke(&self, event: Value, budget: Duration) -> Result<Answer, String> {
+    pub async fn invoke(&self, event: Value, budget: Duration) -> Result<InvocationResult, String> {
         let seq = self.next_id.fetch_add(1, Ordering::SeqCst);
         let id = format!("req-{seq:06}");
         let (tx, rx) = oneshot::channel();
@@ -193,7 +195,7 @@ async fn next(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     )
 }
 
-async fn finish(shared: &Shared, id: &str, answer: Answer) -> StatusCode {
+async fn finish(shared: &Shared, id: &str, answer: InvocationResult) -> StatusCode {
     match shared.waiting.lock().await.remove(id) {
         Some(tx) => {
             let _ = tx.send(answer);
@@ -213,7 +215,12 @@ async fn response(
     Path(id): Path<String>,
     body: Bytes,
 ) -> StatusCode {
-    finish(&shared, &id, Answer::Response(json_or_text(&body))).await
+    finish(
+        &shared,
+        &id,
+        InvocationResult::Response(json_or_text(&body)),
+    )
+    .await
 }
 
 async fn error(
@@ -221,7 +228,7 @@ async fn error(
     Path(id): Path<String>,
     body: Bytes,
 ) -> StatusCode {
-    finish(&shared, &id, Answer::Error(json_or_text(&body))).await
+    finish(&shared, &id, InvocationResult::Error(json_or_text(&body))).await
 }
 
 async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCode {

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 const INTAKE_RESERVE: Duration = Duration::from_secs(2);
 
 /// An answer before it is shaped for its payload version.
-struct Answer {
+struct HttpAnswer {
     status: u16,
     body: Value,
     retry_after: Option<u64>,
@@ -164,7 +164,7 @@ async fn keep<A: Action>(
 }
 
 /// The answer to a request, from what became of it and how it was kept.
-fn answer<A: Action>(request: &HttpRequest, received: Received, kept: Kept) -> Answer {
+fn answer<A: Action>(request: &HttpRequest, received: Received, kept: Kept) -> HttpAnswer {
     let direct = request.source.is_none();
     let mut about = Map::new();
     if let Some(source) = request
@@ -192,7 +192,7 @@ fn answer<A: Action>(request: &HttpRequest, received: Received, kept: Kept) -> A
             // Form builders want a 200 and nothing else (Elementor treats anything else as a
             // failure); a direct caller is told the request was accepted, not yet done.
             let status = if direct { 202 } else { 200 };
-            return Answer {
+            return HttpAnswer {
                 status,
                 body,
                 retry_after: None,
@@ -247,9 +247,9 @@ fn answer<A: Action>(request: &HttpRequest, received: Received, kept: Kept) -> A
 /// RD Station's legacy payload, which can carry several leads, every answer under `deliveries`,
 /// with the status of the first failure when any failed.
 fn per_submission<A: Action>(
-    mut answers: Vec<(Option<String>, Answer)>,
+    mut answers: Vec<(Option<String>, HttpAnswer)>,
     mut about: Map<String, Value>,
-) -> Answer {
+) -> HttpAnswer {
     if answers.len() == 1 {
         let (submission_id, mut one) = answers.remove(0);
         about.insert("submission_id".into(), json!(submission_id));
@@ -278,7 +278,7 @@ fn per_submission<A: Action>(
     }
     let mut body = json!({"ok": status == 200, "action": A::NAME, "deliveries": deliveries});
     merge(&mut body, about);
-    Answer {
+    HttpAnswer {
         status,
         body,
         retry_after,
@@ -286,7 +286,10 @@ fn per_submission<A: Action>(
 }
 
 /// A dry run's answer: the request that would have been sent, or why there is none.
-fn previewed<A: Action>(result: Result<Preview, Failure>, mut about: Map<String, Value>) -> Answer {
+fn previewed<A: Action>(
+    result: Result<Preview, Failure>,
+    mut about: Map<String, Value>,
+) -> HttpAnswer {
     about.insert("dry_run".into(), json!(true));
     match result {
         Ok(preview) => {
@@ -314,7 +317,7 @@ fn dry_run(request: &HttpRequest) -> bool {
             .is_some_and(yes)
 }
 
-fn test_answer<A: Action>(about: Map<String, Value>, reason: &str) -> Answer {
+fn test_answer<A: Action>(about: Map<String, Value>, reason: &str) -> HttpAnswer {
     let body = json!({
         "ok": true,
         "action": A::NAME,
@@ -325,9 +328,9 @@ fn test_answer<A: Action>(about: Map<String, Value>, reason: &str) -> Answer {
 }
 
 /// A 200 answer: `body`, with `about` (source, submission id…) added.
-fn ok_answer(mut body: Value, about: Map<String, Value>) -> Answer {
+fn ok_answer(mut body: Value, about: Map<String, Value>) -> HttpAnswer {
     merge(&mut body, about);
-    Answer {
+    HttpAnswer {
         status: 200,
         body,
         retry_after: None,
@@ -341,7 +344,7 @@ fn merge(body: &mut Value, about: Map<String, Value>) {
 }
 
 /// The answer for one delivery: 200 with the provider's answer, or the failure's status.
-fn outcome<A: Action>(result: Result<Delivered, Failure>, about: Map<String, Value>) -> Answer {
+fn outcome<A: Action>(result: Result<Delivered, Failure>, about: Map<String, Value>) -> HttpAnswer {
     match result {
         Ok(delivered) => {
             let mut body = json!({
@@ -358,7 +361,7 @@ fn outcome<A: Action>(result: Result<Delivered, Failure>, about: Map<String, Val
     }
 }
 
-fn failed<A: Action>(failure: &Failure, about: Map<String, Value>) -> Answer {
+fn failed<A: Action>(failure: &Failure, about: Map<String, Value>) -> HttpAnswer {
     let retry_after = match failure {
         Failure::ProviderUnavailable {
             retry_after_seconds,
@@ -371,14 +374,14 @@ fn failed<A: Action>(failure: &Failure, about: Map<String, Value>) -> Answer {
         body["provider"] = provider;
     }
     merge(&mut body, about);
-    Answer {
+    HttpAnswer {
         status: failure.http_status(),
         body,
         retry_after,
     }
 }
 
-fn shape(origin: HttpOrigin, answer: &Answer) -> Value {
+fn shape(origin: HttpOrigin, answer: &HttpAnswer) -> Value {
     let mut headers = HeaderMap::new();
     headers.insert("content-type", HeaderValue::from_static("application/json"));
     if answer.status == 405 {

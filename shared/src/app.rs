@@ -154,7 +154,7 @@ impl<A: Action> App<A> {
             .get()
             .instrument(tracing::info_span!("secret_read"))
             .await?;
-        let call = A::provider_request(&request, &lease.connection.connection)?;
+        let call = A::provider_request(&request, &lease.secret.connection)?;
         Ok(Preview {
             url: call.url,
             body: call.body,
@@ -174,7 +174,7 @@ impl<A: Action> App<A> {
             .get()
             .instrument(tracing::info_span!("secret_read"))
             .await?;
-        let call = A::provider_request(request, &lease.connection.connection)?;
+        let call = A::provider_request(request, &lease.secret.connection)?;
         let fingerprint = idempotency::request_hash(&call.url, &call.body);
         let key = match id {
             Some(id) => idempotency::key(A::NAME, id.kind, id.value, id.scope),
@@ -196,7 +196,7 @@ impl<A: Action> App<A> {
             .instrument(tracing::info_span!("idempotency_claim"))
             .await;
         match claim {
-            Err(message) => return Err(Failure::IdempotencyUnavailable(message)),
+            Err(error) => return Err(Failure::IdempotencyUnavailable(error.to_string())),
             Ok(Claim::InProgress) => return Err(Failure::InProgress),
             // The key names another request: say nothing of it.
             Ok(Claim::Completed(stored)) if !stored.is_for(&fingerprint) => {
@@ -268,7 +268,7 @@ impl<A: Action> App<A> {
                     // The token may have been rotated since we read it: read it again, once.
                     refreshed = true;
                     lease = self.connection.refresh(lease.generation).await?;
-                    call = A::provider_request(request, &lease.connection.connection)?;
+                    call = A::provider_request(request, &lease.secret.connection)?;
                     continue;
                 }
                 Ok(response) => match response.into_result() {

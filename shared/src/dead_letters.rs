@@ -8,7 +8,7 @@
 //! it is never dropped.
 
 use crate::failure::Failure;
-use crate::queue::{Attribute, SqsQueue};
+use crate::queue::{Attribute, QueueError, SqsQueue};
 use futures::future::BoxFuture;
 
 /// Why a record was dead-lettered, written as message attributes.
@@ -44,7 +44,7 @@ pub(crate) async fn keep(
     body: &str,
     reason: &Reason,
     trigger: &'static str,
-) -> Result<(), String> {
+) -> Result<(), QueueError> {
     sink.send(body, reason).await?;
     crate::metrics::Document::new(
         &[("function", reason.function), ("error_kind", reason.kind)],
@@ -64,11 +64,19 @@ pub(crate) async fn keep(
 
 /// Where dead letters go.
 pub trait DeadLetterSink: Send + Sync {
-    fn send<'a>(&'a self, body: &'a str, reason: &'a Reason) -> BoxFuture<'a, Result<(), String>>;
+    fn send<'a>(
+        &'a self,
+        body: &'a str,
+        reason: &'a Reason,
+    ) -> BoxFuture<'a, Result<(), QueueError>>;
 }
 
 impl DeadLetterSink for SqsQueue {
-    fn send<'a>(&'a self, body: &'a str, reason: &'a Reason) -> BoxFuture<'a, Result<(), String>> {
+    fn send<'a>(
+        &'a self,
+        body: &'a str,
+        reason: &'a Reason,
+    ) -> BoxFuture<'a, Result<(), QueueError>> {
         Box::pin(async move {
             let mut attributes = vec![
                 ("ponte.function", Attribute::Text(reason.function)),

@@ -101,7 +101,7 @@ impl<A: Action> App<A> {
                 )?;
             }
         }
-        let webhooks = &setup.connection.webhooks;
+        let webhooks = &setup.secret.webhooks;
         let named = request.query.iter().find(|(k, _)| k == "mapping");
         let mapping = match (named, webhooks.mapping_for(source)) {
             // A name in the URL (`?mapping=orcamento`) picks one of `webhooks.mappings`; a name
@@ -191,7 +191,7 @@ impl<A: Action> App<A> {
         proof: Proof<'_>,
     ) -> Result<(Lease<Setup<A::Connection>>, Verdict), Received> {
         let setup = self.setup().await.map_err(Received::Unchecked)?;
-        let protection = setup.connection.webhooks.protection(route);
+        let protection = setup.secret.webhooks.protection(route);
         let verdict = match proof {
             Proof::Checked => Ok(Verdict::Verified),
             Proof::Presented => {

@@ -22,6 +22,7 @@
 //! read back the answer to it.
 
 use crate::aws::{LazyClient, SdkSource};
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -80,6 +81,17 @@ impl Stored {
     }
 }
 
+/// The claim store failed or could not be reached: whether the delivery was made is unknown.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreError(pub String);
+
+impl From<String> for StoreError {
+    fn from(message: String) -> Self {
+        Self(message)
+    }
+}
+
 /// Where claims are kept.
 pub trait IdempotencyStore: Send + Sync {
     /// Claims `key`, in progress until `in_progress_until_ms` (epoch milliseconds).
@@ -87,16 +99,16 @@ pub trait IdempotencyStore: Send + Sync {
         &'a self,
         key: &'a str,
         in_progress_until_ms: u64,
-    ) -> BoxFuture<'a, Result<Claim, String>>;
+    ) -> BoxFuture<'a, Result<Claim, StoreError>>;
     /// Marks `key` completed with the provider's answer, until `expires_at` (epoch seconds).
     fn complete<'a>(
         &'a self,
         key: &'a str,
         stored: &'a Stored,
         expires_at: u64,
-    ) -> BoxFuture<'a, Result<(), String>>;
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Lets go of `key` after a failed delivery.
-    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), String>>;
+    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
     /// A name for logs: where claims live.
     fn describe(&self) -> String;
 }
@@ -197,7 +209,7 @@ impl IdempotencyStore for InMemoryStore {
         &'a self,
         key: &'a str,
         in_progress_until_ms: u64,
-    ) -> BoxFuture<'a, Result<Claim, String>> {
+    ) -> BoxFuture<'a, Result<Claim, StoreError>> {
         Box::pin(async move {
             let mut records = self.records()?;
             let now = now_ms();
@@ -225,7 +237,7 @@ impl IdempotencyStore for InMemoryStore {
         key: &'a str,
         stored: &'a Stored,
         expires_at: u64,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let mut records = self.records()?;
             records.insert(
@@ -239,7 +251,7 @@ impl IdempotencyStore for InMemoryStore {
         })
     }
 
-    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), String>> {
+    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let mut records = self.records()?;
             records.remove(key);
@@ -326,10 +338,11 @@ impl IdempotencyStore for DynamoStore {
         &'a self,
         key: &'a str,
         in_progress_until_ms: u64,
-    ) -> BoxFuture<'a, Result<Claim, String>> {
+    ) -> BoxFuture<'a, Result<Claim, StoreError>> {
         use aws_sdk_dynamodb::operation::put_item::PutItemError;
         use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
-        Box::pin(async move {
+        Box::pin(
+            async move {
             let now = now_ms();
             let written = self
                 .client
@@ -376,7 +389,9 @@ impl IdempotencyStore for DynamoStore {
                     other => Err(format!("DynamoDB PutItem on {}: {other}", self.table)),
                 },
             }
-        })
+            }
+            .map(|result: Result<_, String>| result.map_err(StoreError)),
+        )
     }
 
     fn complete<'a>(
@@ -384,50 +399,56 @@ impl IdempotencyStore for DynamoStore {
         key: &'a str,
         stored: &'a Stored,
         expires_at: u64,
-    ) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            let data = serde_json::to_string(stored).map_err(|e| e.to_string())?;
-            self.client
-                .get()
-                .await
-                .put_item()
-                .table_name(&self.table)
-                .item("id", dynamo::s(key))
-                .item("status", dynamo::s("COMPLETED"))
-                .item("expiration", dynamo::n(expires_at))
-                .item("data", dynamo::s(&data))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| {
-                    format!(
-                        "DynamoDB PutItem on {}: {}",
-                        self.table,
-                        e.into_service_error()
-                    )
-                })
-        })
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(
+            async move {
+                let data = serde_json::to_string(stored).map_err(|e| e.to_string())?;
+                self.client
+                    .get()
+                    .await
+                    .put_item()
+                    .table_name(&self.table)
+                    .item("id", dynamo::s(key))
+                    .item("status", dynamo::s("COMPLETED"))
+                    .item("expiration", dynamo::n(expires_at))
+                    .item("data", dynamo::s(&data))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        format!(
+                            "DynamoDB PutItem on {}: {}",
+                            self.table,
+                            e.into_service_error()
+                        )
+                    })
+            }
+            .map(|result: Result<_, String>| result.map_err(StoreError)),
+        )
     }
 
-    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            self.client
-                .get()
-                .await
-                .delete_item()
-                .table_name(&self.table)
-                .key("id", dynamo::s(key))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| {
-                    format!(
-                        "DynamoDB DeleteItem on {}: {}",
-                        self.table,
-                        e.into_service_error()
-                    )
-                })
-        })
+    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(
+            async move {
+                self.client
+                    .get()
+                    .await
+                    .delete_item()
+                    .table_name(&self.table)
+                    .key("id", dynamo::s(key))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        format!(
+                            "DynamoDB DeleteItem on {}: {}",
+                            self.table,
+                            e.into_service_error()
+                        )
+                    })
+            }
+            .map(|result: Result<_, String>| result.map_err(StoreError)),
+        )
     }
 
     fn describe(&self) -> String {

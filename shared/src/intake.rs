@@ -17,7 +17,7 @@
 
 use crate::authenticity::{self, GivenToken};
 use crate::failure::Failure;
-use crate::queue::{Attribute, SqsQueue};
+use crate::queue::{Attribute, QueueError, SqsQueue};
 use crate::trigger::{HttpOrigin, HttpRequest};
 use aws_smithy_types::date_time::{DateTime, Format};
 use base64::Engine;
@@ -184,11 +184,11 @@ fn now_rfc3339() -> String {
 /// Where intake records are queued: the function's own trigger queue.
 pub trait IntakeQueue: Send + Sync {
     /// Queues one record; the id of the queued message.
-    fn queue<'a>(&'a self, record: &'a IntakeRecord) -> BoxFuture<'a, Result<String, String>>;
+    fn queue<'a>(&'a self, record: &'a IntakeRecord) -> BoxFuture<'a, Result<String, QueueError>>;
 }
 
 impl IntakeQueue for SqsQueue {
-    fn queue<'a>(&'a self, record: &'a IntakeRecord) -> BoxFuture<'a, Result<String, String>> {
+    fn queue<'a>(&'a self, record: &'a IntakeRecord) -> BoxFuture<'a, Result<String, QueueError>> {
         Box::pin(async move {
             let attributes = [
                 ("ponte.intake", Attribute::Text("1")),

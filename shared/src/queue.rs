@@ -5,6 +5,11 @@ use crate::aws::{LazyClient, SdkSource};
 use aws_sdk_sqs::types::MessageAttributeValue;
 use std::sync::Arc;
 
+/// SQS did not take a message: the queue could not be reached, or refused it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct QueueError(pub String);
+
 /// A message attribute's value.
 pub enum Attribute<'a> {
     Text(&'a str),
@@ -37,7 +42,7 @@ impl SqsQueue {
         &self,
         body: &str,
         attributes: &[(&str, Attribute<'_>)],
-    ) -> Result<String, String> {
+    ) -> Result<String, QueueError> {
         let mut request = self
             .client
             .get()
@@ -54,13 +59,13 @@ impl SqsQueue {
                 .data_type(data_type)
                 .string_value(text)
                 .build()
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| QueueError(e.to_string()))?;
             request = request.message_attributes(*name, value);
         }
         let sent = request
             .send()
             .await
-            .map_err(|e| format!("SQS SendMessage: {}", e.into_service_error()))?;
+            .map_err(|e| QueueError(format!("SQS SendMessage: {}", e.into_service_error())))?;
         Ok(sent.message_id().unwrap_or_default().to_string())
     }
 }

@@ -153,12 +153,13 @@ impl SecretStore for StaticSecretStore {
 /// ask for a fresher one without every concurrent record re-reading the secret.
 #[derive(Debug)]
 pub struct Lease<C> {
-    pub connection: Arc<C>,
+    /// The secret's contents, parsed.
+    pub secret: Arc<C>,
     pub generation: u64,
 }
 
 struct Cached<C> {
-    connection: Arc<C>,
+    secret: Arc<C>,
     generation: u64,
     fetched_at: Instant,
 }
@@ -233,7 +234,7 @@ impl<C: Connection> ConnectionCache<C> {
         })?;
         let generation = state.as_ref().map_or(1, |c| c.generation + 1);
         let cached = Cached {
-            connection: Arc::new(connection),
+            secret: Arc::new(connection),
             generation,
             fetched_at: Instant::now(),
         };
@@ -245,7 +246,7 @@ impl<C: Connection> ConnectionCache<C> {
 
 fn lease<C>(cached: &Cached<C>) -> Lease<C> {
     Lease {
-        connection: cached.connection.clone(),
+        secret: cached.secret.clone(),
         generation: cached.generation,
     }
 }
@@ -286,7 +287,7 @@ mod tests {
             "nothing is read before the first delivery"
         );
         for _ in 0..3 {
-            assert_eq!(cache.get().await.unwrap().connection.token, "a");
+            assert_eq!(cache.get().await.unwrap().secret.token, "a");
         }
         assert_eq!(store.reads(), 1);
     }
@@ -298,7 +299,7 @@ mod tests {
         let cache = cache(&store, Duration::ZERO);
         cache.get().await.unwrap();
         store.put("demo", r#"{"token":"b"}"#);
-        assert_eq!(cache.get().await.unwrap().connection.token, "b");
+        assert_eq!(cache.get().await.unwrap().secret.token, "b");
         assert_eq!(store.reads(), 2);
     }
 
@@ -312,7 +313,7 @@ mod tests {
         let a = cache.refresh(first.generation).await.unwrap();
         let b = cache.refresh(first.generation).await.unwrap();
         assert_eq!(
-            (a.connection.token.as_str(), b.generation),
+            (a.secret.token.as_str(), b.generation),
             ("new", a.generation)
         );
         assert_eq!(store.reads(), 2);

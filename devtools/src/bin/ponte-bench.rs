@@ -12,7 +12,7 @@
 
 use ponte_devtools::function::{LocalFunction, Output};
 use ponte_devtools::moto::{self, Moto};
-use ponte_devtools::runtime_api::Answer;
+use ponte_devtools::runtime_api::InvocationResult;
 use ponte_devtools::sandbox::Sandbox;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
@@ -274,8 +274,8 @@ async fn timed(function: &LocalFunction, event: Value) -> Result<(f64, Value), S
     let answer = function.invoke(event, Duration::from_secs(30)).await?;
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     match answer {
-        Answer::Response(v) => Ok((ms, v)),
-        Answer::Error(e) => Err(format!("invocation error: {e}")),
+        InvocationResult::Response(v) => Ok((ms, v)),
+        InvocationResult::Error(e) => Err(format!("invocation error: {e}")),
     }
 }
 

@@ -13,7 +13,7 @@
 
 use ponte_devtools::function::{LocalFunction, Output};
 use ponte_devtools::moto::{self, Moto};
-use ponte_devtools::runtime_api::Answer;
+use ponte_devtools::runtime_api::InvocationResult;
 use ponte_devtools::sandbox::{Fault, Received, Sandbox};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -302,14 +302,14 @@ async fn queued_then_delivered(
         show_request(request);
     }
     let queued_answer = match &answer {
-        Answer::Response(answer) => {
+        InvocationResult::Response(answer) => {
             let status = answer["statusCode"].as_u64().unwrap_or_default();
             let body = answer["body"].as_str().unwrap_or_default();
             show("answered", &format!("HTTP {status}"), body);
             let body: Value = serde_json::from_str(body).unwrap_or_default();
             status == 200 && body["queued"] == json!(true)
         }
-        Answer::Error(error) => {
+        InvocationResult::Error(error) => {
             show("answered", "an invocation error", &error.to_string());
             false
         }
@@ -347,13 +347,13 @@ async fn queued_then_delivered(
         show_request(request);
     }
     let drained = match &batch {
-        Answer::Response(answer) => {
+        InvocationResult::Response(answer) => {
             show("answered", "SQS batch response", &answer.to_string());
             answer["batchItemFailures"]
                 .as_array()
                 .is_some_and(Vec::is_empty)
         }
-        Answer::Error(error) => {
+        InvocationResult::Error(error) => {
             show("answered", "an invocation error", &error.to_string());
             false
         }
@@ -455,7 +455,7 @@ async fn run_event(
         0
     };
     let ok = match (&answer, records) {
-        (Answer::Response(answer), Some(count)) => {
+        (InvocationResult::Response(answer), Some(count)) => {
             show("answered", "SQS batch response", &answer.to_string());
             answer["batchItemFailures"]
                 .as_array()
@@ -463,7 +463,7 @@ async fn run_event(
                 && received.len() == expected_requests
                 && count > 0
         }
-        (Answer::Response(answer), None) => {
+        (InvocationResult::Response(answer), None) => {
             let status = answer["statusCode"].as_u64().unwrap_or_default();
             show(
                 "answered",
@@ -472,7 +472,7 @@ async fn run_event(
             );
             status == 200 && received.len() == expected_requests
         }
-        (Answer::Error(error), _) => {
+        (InvocationResult::Error(error), _) => {
             show("answered", "an invocation error", &error.to_string());
             false
         }

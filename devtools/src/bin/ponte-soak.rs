@@ -12,7 +12,7 @@
 
 use ponte_devtools::function::{LocalFunction, Output};
 use ponte_devtools::moto::{self, Moto};
-use ponte_devtools::runtime_api::Answer;
+use ponte_devtools::runtime_api::InvocationResult;
 use ponte_devtools::sandbox::Sandbox;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -332,14 +332,14 @@ async fn work(
             .invoke(json!({"Records": records}), Duration::from_secs(30))
             .await?;
         let failed: Vec<String> = match answer {
-            Answer::Response(value) => value["batchItemFailures"]
+            InvocationResult::Response(value) => value["batchItemFailures"]
                 .as_array()
                 .into_iter()
                 .flatten()
                 .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_string))
                 .collect(),
             // The whole invocation failed: SQS delivers every record again.
-            Answer::Error(_) => batch.iter().map(|m| m.id.clone()).collect(),
+            InvocationResult::Error(_) => batch.iter().map(|m| m.id.clone()).collect(),
         };
         let mut tally = tally.lock().await;
         tally.invocations += 1;

@@ -55,7 +55,7 @@ pub async fn handle<A: Action>(
 ) -> Value {
     let started = Instant::now();
     let dry_run = dry_run(&request);
-    let deliver_by = match (&app.intake, deadline) {
+    let deliver_by = match (app.intake(), deadline) {
         (Some(_), Some(deadline)) => Some(deadline.checked_sub(INTAKE_RESERVE).unwrap_or(deadline)),
         (_, deadline) => deadline,
     };
@@ -111,7 +111,7 @@ async fn keep<A: Action>(
     match received.keep() {
         Keep::Nothing => Kept::Nothing,
         Keep::Later(failure) => {
-            let Some(queue) = &app.intake else {
+            let Some(queue) = app.intake() else {
                 return Kept::Nothing;
             };
             let record = record(failure);
@@ -143,12 +143,12 @@ async fn keep<A: Action>(
             }
         }
         Keep::DeadLetter(failure) => {
-            let Some(dead_letters) = &app.dead_letters else {
+            let Some(dead_letters) = app.dead_letters() else {
                 return Kept::Nothing;
             };
             let reason = Reason::new(A::NAME, failure, request_id);
             let body = record(failure).to_message();
-            match dead_letters::keep(dead_letters.as_ref(), &body, &reason, "http").await {
+            match dead_letters::keep(dead_letters, &body, &reason, "http").await {
                 Ok(()) => Kept::DeadLettered,
                 Err(message) => {
                     // The caller is told the failure, which a sender that retries acts on.

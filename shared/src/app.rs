@@ -27,18 +27,18 @@ use tracing::Instrument;
 pub type Error = lambda_runtime::Error;
 
 pub struct App<A: Action> {
-    pub(crate) settings: Settings,
+    settings: Settings,
     validation: ValidationContext,
     connection: ConnectionCache<Setup<A::Connection>>,
     provider: ProviderClient,
     idempotency: Arc<dyn IdempotencyStore>,
-    pub(crate) dead_letters: Option<Arc<dyn DeadLetterSink>>,
+    dead_letters: Option<Arc<dyn DeadLetterSink>>,
     /// The function's own trigger queue, where requests that may succeed later are kept.
-    pub(crate) intake: Option<Arc<dyn IntakeQueue>>,
+    intake: Option<Arc<dyn IntakeQueue>>,
     /// True until the first invocation of this process has started.
-    pub(crate) cold: AtomicBool,
+    cold: AtomicBool,
     /// The action's built-in form mapping, checked once, on the first form webhook.
-    pub(crate) default_mapping: OnceLock<Result<crate::mapping::Mapping, String>>,
+    default_mapping: OnceLock<Result<crate::mapping::Mapping, String>>,
     _action: PhantomData<fn() -> A>,
 }
 
@@ -309,6 +309,38 @@ impl<A: Action> App<A> {
             response,
             duplicate: false,
         })
+    }
+
+    /// The function's settings, as read from the environment.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Where deliveries that failed for good are kept, when configured.
+    pub fn dead_letters(&self) -> Option<&dyn DeadLetterSink> {
+        self.dead_letters.as_deref()
+    }
+
+    /// The function's own trigger queue, where requests that may succeed later are kept, when
+    /// configured.
+    pub fn intake(&self) -> Option<&dyn IntakeQueue> {
+        self.intake.as_deref()
+    }
+
+    /// The action's built-in form mapping, parsed once, on the first form webhook that needs it.
+    pub fn built_in_mapping(&self) -> Result<&crate::mapping::Mapping, Failure> {
+        self.default_mapping
+            .get_or_init(|| {
+                crate::mapping::Mapping::parse(&A::default_mapping(), "default mapping")
+                    .map_err(|p| format!("the built-in mapping is broken: {p}"))
+            })
+            .as_ref()
+            .map_err(|message| Failure::Configuration(message.clone()))
+    }
+
+    /// True for the first invocation of this process, and only the first time it is asked.
+    pub(crate) fn take_cold_start(&self) -> bool {
+        self.cold.swap(false, std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The connection and webhook settings, read from the secret if not cached.

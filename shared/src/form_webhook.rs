@@ -35,105 +35,57 @@ pub struct FormRequest<'a> {
 /// Query parameters that configure Ponte rather than feed a mapping.
 const RESERVED_QUERY: &[&str] = &["token", "source", "dry_run", "mapping"];
 
-impl<A: Action> App<A> {
-    /// Checks, decodes, maps and delivers one form webhook.
-    pub async fn deliver_form(
-        &self,
-        request: FormRequest<'_>,
-        deadline: Option<Instant>,
-    ) -> Received {
-        let source = request.source;
-        let (setup, verdict) = match self
-            .authenticate(
-                source.name(),
-                source.signature_header(),
-                request.headers,
-                request.query,
-                request.body,
-                request.proof,
-            )
-            .await
-        {
-            Ok(passed) => passed,
-            Err(received) => return received,
-        };
-        match self
-            .deliver_checked_form(&request, &setup, verdict, deadline)
-            .await
-        {
-            Ok(received) => received,
-            Err(failure) => Received::Failed(failure),
-        }
-    }
+/// Checks, decodes, maps and delivers one form webhook (or, in a dry run, says what each
+/// submission would send).
+pub async fn deliver<A: Action>(
+    app: &App<A>,
+    request: FormRequest<'_>,
+    deadline: Option<Instant>,
+) -> Received {
+    let source = request.source;
+    let (setup, verdict) = match authenticate(
+        app,
+        source.name(),
+        source.signature_header(),
+        request.headers,
+        request.query,
+        request.body,
+        request.proof,
+    )
+    .await
+    {
+        Ok(passed) => passed,
+        Err(received) => return received,
+    };
+    let form = FormDelivery {
+        app,
+        request: &request,
+        setup: &setup,
+        verdict,
+        deadline,
+    };
+    form.run().await.unwrap_or_else(Received::Failed)
+}
 
-    /// A form webhook past its check: decoded, mapped and delivered (or previewed).
-    async fn deliver_checked_form(
-        &self,
-        request: &FormRequest<'_>,
-        setup: &Lease<Setup<A::Connection>>,
-        verdict: Verdict,
-        deadline: Option<Instant>,
-    ) -> Result<Received, Failure> {
-        let source = request.source;
-        let content_type = request
-            .headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok());
-        let submissions = match forms::decode(source, request.body, content_type)? {
+/// One form webhook past its check, taken through its steps in order.
+struct FormDelivery<'r, A: Action> {
+    app: &'r App<A>,
+    request: &'r FormRequest<'r>,
+    setup: &'r Lease<Setup<A::Connection>>,
+    verdict: Verdict,
+    deadline: Option<Instant>,
+}
+
+impl<A: Action> FormDelivery<'_, A> {
+    async fn run(&self) -> Result<Received, Failure> {
+        let submissions = match self.decode()? {
             Inbound::Test(reason) => return Ok(Received::Test(reason)),
             Inbound::Submissions(submissions) => submissions,
         };
-        let max = self.settings.max_submissions_per_request;
-        if submissions.len() > max {
-            return Err(Failure::TooManySubmissions {
-                count: submissions.len(),
-                max,
-            });
-        }
-        if verdict == Verdict::Verified && source.signature_header().is_some() {
-            // A signature proves who sent a body, not when: one older than the deliveries
-            // Ponte remembers could be a captured request played again.
-            for submission in &submissions {
-                refuse_stale(
-                    submission,
-                    self.settings.signed_delivery_max_age,
-                    request.received_at,
-                )?;
-            }
-        }
-        let webhooks = &setup.secret.webhooks;
-        let named = request.query.iter().find(|(k, _)| k == "mapping");
-        let mapping = match (named, webhooks.mapping_for(source)) {
-            // A name in the URL (`?mapping=orcamento`) picks one of `webhooks.mappings`; a name
-            // that is not there is the secret's to fix, so the builder's retry can succeed.
-            (Some((_, name)), _) => webhooks
-                .named_mapping(name)
-                .map_err(Failure::UnknownMapping)?,
-            (None, Some(mapping)) => mapping,
-            (None, None) => self
-                .default_mapping
-                .get_or_init(|| {
-                    Mapping::parse(&A::default_mapping(), "default mapping")
-                        .map_err(|p| format!("the built-in mapping is broken: {p}"))
-                })
-                .as_ref()
-                .map_err(|message| Failure::Configuration(message.clone()))?,
-        };
-        let query: Vec<(String, String)> = request
-            .query
-            .iter()
-            .filter(|(k, _)| !RESERVED_QUERY.contains(&k.as_str()))
-            .cloned()
-            .collect();
-        // The route's operator settings are part of each delivery's key: the same submission
-        // sent to `?inbox_id=3` and to `?inbox_id=5` is two deliveries.
-        let scope = idempotency::scope_of(request.query);
-        // Answer within the builder's own patience, when it has little.
-        let deadline = match (source.answer_within(), deadline) {
-            (Some(within), Some(deadline)) => Some(deadline.min(Instant::now() + within)),
-            (Some(within), None) => Some(Instant::now() + within),
-            (None, deadline) => deadline,
-        };
+        self.refuse_too_many(&submissions)?;
+        self.refuse_replayed(&submissions)?;
+        let mapping = self.mapping()?;
+        let query = self.mapping_query();
         let render = |submission| {
             mapping
                 .render(&Context {
@@ -142,11 +94,11 @@ impl<A: Action> App<A> {
                 })
                 .map_err(Failure::Invalid)
         };
-        if request.dry_run {
+        if self.request.dry_run {
             let mut previews = Vec::with_capacity(submissions.len());
             for submission in &submissions {
                 let result = match render(submission) {
-                    Ok(payload) => self.preview(&payload).await,
+                    Ok(payload) => self.app.preview(&payload).await,
                     Err(failure) => Err(failure),
                 };
                 previews.push(SubmissionPreview {
@@ -156,16 +108,20 @@ impl<A: Action> App<A> {
             }
             return Ok(Received::Previewed(previews));
         }
+        // The route's operator settings are part of each delivery's key: the same submission
+        // sent to `?inbox_id=3` and to `?inbox_id=5` is two deliveries.
+        let scope = idempotency::scope_of(self.request.query);
+        let deadline = self.deadline();
         let mut reports = Vec::with_capacity(submissions.len());
         for submission in &submissions {
             let report = match render(submission) {
                 Ok(payload) => {
                     let id = submission.id.as_deref().map(|value| DeliveryId {
-                        kind: source.name(),
+                        kind: self.request.source.name(),
                         value,
                         scope: &scope,
                     });
-                    self.deliver(&payload, deadline, id).await
+                    self.app.deliver(&payload, deadline, id).await
                 }
                 Err(failure) => Report::failed(failure),
             };
@@ -177,41 +133,110 @@ impl<A: Action> App<A> {
         Ok(Received::Delivered(reports))
     }
 
-    /// Checks a request to `route` against its protection, as `proof` says: the connection (for
-    /// what comes next) and how the request got through, or what became of it. A secret that
-    /// cannot be read leaves the request unchecked, which is not the same as refused: it may
-    /// be kept and checked later.
-    pub(crate) async fn authenticate(
-        &self,
-        route: &str,
-        signature_header: Option<&str>,
-        headers: &HeaderMap,
-        query: &[(String, String)],
-        body: &[u8],
-        proof: Proof<'_>,
-    ) -> Result<(Lease<Setup<A::Connection>>, Verdict), Received> {
-        let setup = self.setup().await.map_err(Received::Unchecked)?;
-        let protection = setup.secret.webhooks.protection(route);
-        let verdict = match proof {
-            Proof::Checked => Ok(Verdict::Verified),
-            Proof::Presented => {
-                authenticity::check(protection, route, signature_header, headers, query, body)
+    /// The builder's body, read as that builder writes it: its submissions, or a test delivery.
+    fn decode(&self) -> Result<Inbound, Failure> {
+        let content_type = self
+            .request
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok());
+        forms::decode(self.request.source, self.request.body, content_type)
+    }
+
+    fn refuse_too_many(&self, submissions: &[Submission]) -> Result<(), Failure> {
+        let max = self.app.settings().max_submissions_per_request;
+        if submissions.len() > max {
+            return Err(Failure::TooManySubmissions {
+                count: submissions.len(),
+                max,
+            });
+        }
+        Ok(())
+    }
+
+    /// A signature proves who sent a body, not when: one older than the deliveries Ponte
+    /// remembers could be a captured request played again.
+    fn refuse_replayed(&self, submissions: &[Submission]) -> Result<(), Failure> {
+        if self.verdict != Verdict::Verified || self.request.source.signature_header().is_none() {
+            return Ok(());
+        }
+        let remembered = self.app.settings().signed_delivery_max_age;
+        for submission in submissions {
+            refuse_stale(submission, remembered, self.request.received_at)?;
+        }
+        Ok(())
+    }
+
+    /// The mapping for this request: named in the URL (`?mapping=orcamento`), else the
+    /// source's own in the secret, else the action's built-in one.
+    fn mapping(&self) -> Result<&Mapping, Failure> {
+        let webhooks = &self.setup.secret.webhooks;
+        let named = self.request.query.iter().find(|(k, _)| k == "mapping");
+        match (named, webhooks.mapping_for(self.request.source)) {
+            // A name that is not in `webhooks.mappings` is the secret's to fix, so the
+            // builder's retry can succeed.
+            (Some((_, name)), _) => webhooks
+                .named_mapping(name)
+                .map_err(Failure::UnknownMapping),
+            (None, Some(mapping)) => Ok(mapping),
+            (None, None) => self.app.built_in_mapping(),
+        }
+    }
+
+    /// The query parameters a mapping may read: all but those that configure Ponte.
+    fn mapping_query(&self) -> Vec<(String, String)> {
+        self.request
+            .query
+            .iter()
+            .filter(|(k, _)| !RESERVED_QUERY.contains(&k.as_str()))
+            .cloned()
+            .collect()
+    }
+
+    /// The invocation's deadline, or sooner when the builder waits less for its answer.
+    fn deadline(&self) -> Option<Instant> {
+        match (self.request.source.answer_within(), self.deadline) {
+            (Some(within), Some(deadline)) => Some(deadline.min(Instant::now() + within)),
+            (Some(within), None) => Some(Instant::now() + within),
+            (None, deadline) => deadline,
+        }
+    }
+}
+
+/// Checks a request to `route` against its protection, as `proof` says: the connection (for
+/// what comes next) and how the request got through, or what became of it. A secret that
+/// cannot be read leaves the request unchecked, which is not the same as refused: it may
+/// be kept and checked later.
+pub(crate) async fn authenticate<A: Action>(
+    app: &App<A>,
+    route: &str,
+    signature_header: Option<&str>,
+    headers: &HeaderMap,
+    query: &[(String, String)],
+    body: &[u8],
+    proof: Proof<'_>,
+) -> Result<(Lease<Setup<A::Connection>>, Verdict), Received> {
+    let setup = app.setup().await.map_err(Received::Unchecked)?;
+    let protection = setup.secret.webhooks.protection(route);
+    let verdict = match proof {
+        Proof::Checked => Ok(Verdict::Verified),
+        Proof::Presented => {
+            authenticity::check(protection, route, signature_header, headers, query, body)
+        }
+        Proof::Given(token) => {
+            authenticity::check_given(protection, route, signature_header, headers, token, body)
+        }
+    };
+    match verdict {
+        // A broken setting (a signing secret for a route that signs nothing) is the
+        // secret's to fix: such a request is kept, unchecked, until it is.
+        Err(failure @ Failure::Configuration(_)) => Err(Received::Unchecked(failure)),
+        Err(failure) => Err(Received::Refused(failure)),
+        Ok(verdict) => {
+            if verdict == Verdict::Public {
+                warn_public::<A>(route);
             }
-            Proof::Given(token) => {
-                authenticity::check_given(protection, route, signature_header, headers, token, body)
-            }
-        };
-        match verdict {
-            // A broken setting (a signing secret for a route that signs nothing) is the
-            // secret's to fix: such a request is kept, unchecked, until it is.
-            Err(failure @ Failure::Configuration(_)) => Err(Received::Unchecked(failure)),
-            Err(failure) => Err(Received::Refused(failure)),
-            Ok(verdict) => {
-                if verdict == Verdict::Public {
-                    warn_public::<A>(route);
-                }
-                Ok((setup, verdict))
-            }
+            Ok((setup, verdict))
         }
     }
 }

@@ -11,14 +11,13 @@ use crate::{api_gateway, sqs_batch};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 use tracing::Instrument;
 
 impl<A: Action> App<A> {
     /// The Lambda handler: one invocation, whichever trigger sent it.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
-        let cold_start = self.cold.swap(false, Ordering::SeqCst);
+        let cold_start = self.take_cold_start();
         if cold_start {
             metrics::Document::new(&[("function", A::NAME)], &[("ColdStart", "Count", 1.0)]).emit();
         }

@@ -4,7 +4,7 @@
 use crate::action::Action;
 use crate::app::App;
 use crate::failure::Failure;
-use crate::form_webhook::FormRequest;
+use crate::form_webhook::{self, FormRequest};
 use crate::forms::Source;
 use crate::intake::Proof;
 use crate::received::{Received, SubmissionPreview, SubmissionReport};
@@ -56,7 +56,7 @@ pub async fn receive<A: Action>(
         proof: inbound.proof,
         received_at: inbound.received_at,
     };
-    app.deliver_form(form, deadline).await
+    form_webhook::deliver(app, form, deadline).await
 }
 
 /// A direct call: the body is the provider's own request.
@@ -70,16 +70,16 @@ async fn direct<A: Action>(
         return Received::Refused(failure);
     }
     let route = crate::webhooks::DIRECT;
-    let checked = app
-        .authenticate(
-            route,
-            None,
-            &request.headers,
-            &request.query,
-            &[],
-            inbound.proof,
-        )
-        .await;
+    let checked = form_webhook::authenticate(
+        app,
+        route,
+        None,
+        &request.headers,
+        &request.query,
+        &[],
+        inbound.proof,
+    )
+    .await;
     if let Err(received) = checked {
         return received;
     }

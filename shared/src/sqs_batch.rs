@@ -28,7 +28,7 @@ pub async fn handle<A: Action>(
     batch: SqsEvent,
     deadline: Option<Instant>,
 ) -> Result<SqsBatchResponse, Error> {
-    let concurrency = app.settings.batch_concurrency;
+    let concurrency = app.settings().batch_concurrency;
     let outcomes: Vec<(Option<String>, Result<(), Failure>)> = futures::stream::iter(batch.records)
         .map(|record| async move {
             let id = record.message_id.clone();
@@ -162,12 +162,12 @@ async fn dead_letter<A: Action>(
     failure: Failure,
 ) -> Result<(), Failure> {
     let message_id = record.message_id.as_deref();
-    let Some(dead_letters) = app.dead_letters.as_ref() else {
+    let Some(dead_letters) = app.dead_letters() else {
         return Err(failure);
     };
     let reason = Reason::new(A::NAME, &failure, message_id.unwrap_or(""));
     let body = record.body.as_deref().unwrap_or("");
-    match dead_letters::keep(dead_letters.as_ref(), body, &reason, "sqs").await {
+    match dead_letters::keep(dead_letters, body, &reason, "sqs").await {
         Ok(()) => Ok(()),
         Err(message) => {
             tracing::error!(

@@ -9,12 +9,14 @@ be expressed inside an `Fn::ForEach` loop, whose `Fn::If` condition names CloudF
 not substitute. The logical ids are the ones deployed stacks already have.
 
   scripts/make-template.py           write template.yaml
-  scripts/make-template.py --check   exit 1 if template.yaml is not what this writes (CI)
+  scripts/make-template.py --check   exit 1 if template.yaml is not what this writes, or if
+                                     Cargo.toml, functions/ or events/ list other functions (CI)
   scripts/make-template.py --list    the functions' binary names, one per line (scripts/bench)
 """
 
 import pathlib
 import sys
+import tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -552,6 +554,27 @@ def template():
     )
 
 
+def elsewhere_disagreements():
+    """Where the rest of the repository does not list the same functions: the places the tools
+    need a function named again (Cargo.toml's binaries and their local environments, a folder
+    in functions/, its ready events)."""
+    names = {f["binary"] for f in FUNCTIONS}
+    cargo = tomllib.loads((ROOT / "Cargo.toml").read_text())
+    places = {
+        "Cargo.toml [[bin]]": {b["name"] for b in cargo.get("bin", [])},
+        "Cargo.toml [package.metadata.lambda.bin]": set(cargo["package"]["metadata"]["lambda"]["bin"]),
+        "functions/": {p.parent.name for p in (ROOT / "functions").glob("*/main.rs")},
+        "events/": {p.name for p in (ROOT / "events").iterdir() if p.is_dir()},
+    }
+    problems = []
+    for place, listed in places.items():
+        for name in sorted(names - listed):
+            problems.append(f"{place} lacks {name}")
+        for name in sorted(listed - names):
+            problems.append(f"{place} has {name}, which is not in FUNCTIONS")
+    return problems
+
+
 def main():
     path = ROOT / "template.yaml"
     text = "# Written by scripts/make-template.py from its list of functions: edit that, not this.\n" + template()
@@ -559,10 +582,14 @@ def main():
         print("\n".join(f["binary"] for f in FUNCTIONS))
         return
     if sys.argv[1:] == ["--check"]:
+        problems = elsewhere_disagreements()
         if path.read_text() != text:
-            print("template.yaml is not what scripts/make-template.py writes: run it and commit the result", file=sys.stderr)
+            problems.append("template.yaml is not what scripts/make-template.py writes: run it and commit the result")
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
             sys.exit(1)
-        print("template.yaml: current")
+        print(f"template.yaml: current; Cargo.toml, functions/ and events/ list the same {len(FUNCTIONS)} functions")
         return
     if sys.argv[1:]:
         print(__doc__)

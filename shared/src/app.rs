@@ -6,7 +6,6 @@
 //! it says 401, again as the retry policy allows), and record the outcome under the key.
 
 use crate::action::{Action, ValidationContext};
-use crate::aws::SdkSource;
 use crate::dead_letters::DeadLetterSink;
 use crate::failure::Failure;
 use crate::idempotency::{self, Claim, DynamoStore, IdempotencyStore, InMemoryStore, Stored};
@@ -91,18 +90,14 @@ impl<A: Action> App<A> {
     /// idempotency table) waits for the first event that needs it.
     pub async fn from_env() -> Result<Self, Error> {
         let settings = Settings::from_env()?;
-        let aws = Arc::new(SdkSource::new());
-        aws.get().await;
+        let aws = crate::aws::load_config().await;
         let table = settings.idempotency_table.clone();
         let queue = settings.dead_letter_queue_url.clone();
         let intake = settings.intake_queue_url.clone();
-        let mut app = Self::new(
-            settings,
-            Arc::new(SecretsManagerStore::from_source(aws.clone())),
-        );
+        let mut app = Self::new(settings, Arc::new(SecretsManagerStore::from_config(&aws)));
         match table {
             Some(table) => {
-                app = app.with_idempotency(Arc::new(DynamoStore::from_source(aws.clone(), table)));
+                app = app.with_idempotency(Arc::new(DynamoStore::from_config(&aws, table)));
             }
             None => tracing::info!(
                 action = A::NAME,
@@ -110,10 +105,10 @@ impl<A: Action> App<A> {
             ),
         }
         if let Some(queue) = queue {
-            app = app.with_dead_letters(Arc::new(SqsQueue::from_source(aws.clone(), queue)));
+            app = app.with_dead_letters(Arc::new(SqsQueue::from_config(&aws, queue)));
         }
         match intake {
-            Some(queue) => app = app.with_intake(Arc::new(SqsQueue::from_source(aws, queue))),
+            Some(queue) => app = app.with_intake(Arc::new(SqsQueue::from_config(&aws, queue))),
             None => tracing::info!(
                 action = A::NAME,
                 "INTAKE_QUEUE_URL is not set: HTTP requests that cannot be delivered now are answered with an error, not queued"

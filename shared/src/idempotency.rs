@@ -21,13 +21,14 @@
 //! the first answer. Otherwise whoever guessed a key first could block the real delivery and
 //! read back the answer to it.
 
-use crate::aws::{LazyClient, SdkSource};
+use crate::aws::LazyClient;
+use aws_config::SdkConfig;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What a claim found.
@@ -280,9 +281,9 @@ impl DynamoStore {
         }
     }
 
-    pub fn from_source(source: Arc<SdkSource>, table: impl Into<String>) -> Self {
+    pub fn from_config(config: &SdkConfig, table: impl Into<String>) -> Self {
         Self {
-            client: LazyClient::from_source(source, aws_sdk_dynamodb::Client::new),
+            client: LazyClient::from_config(config, aws_sdk_dynamodb::Client::new),
             table: table.into(),
         }
     }
@@ -347,7 +348,6 @@ impl IdempotencyStore for DynamoStore {
             let written = self
                 .client
                 .get()
-                .await
                 .put_item()
                 .table_name(&self.table)
                 .item("id", dynamo::s(key))
@@ -375,7 +375,6 @@ impl IdempotencyStore for DynamoStore {
                             let item = self
                                 .client
                                 .get()
-                                .await
                                 .get_item()
                                 .table_name(&self.table)
                                 .key("id", dynamo::s(key))
@@ -405,7 +404,6 @@ impl IdempotencyStore for DynamoStore {
                 let data = serde_json::to_string(stored).map_err(|e| e.to_string())?;
                 self.client
                     .get()
-                    .await
                     .put_item()
                     .table_name(&self.table)
                     .item("id", dynamo::s(key))
@@ -432,7 +430,6 @@ impl IdempotencyStore for DynamoStore {
             async move {
                 self.client
                     .get()
-                    .await
                     .delete_item()
                     .table_name(&self.table)
                     .key("id", dynamo::s(key))

@@ -119,7 +119,7 @@ pub(crate) fn log_received<A: Action>(
     }
 }
 
-pub(crate) fn log_preview<A: Action>(source: Option<&str>, result: &Result<Preview, Failure>) {
+fn log_preview<A: Action>(source: Option<&str>, result: &Result<Preview, Failure>) {
     tracing::info!(
         action = A::NAME,
         trigger = "http",

@@ -11,14 +11,14 @@
 //!
 //! The library decodes the metadata of every region the first time its global instance is
 //! used, which would be most of what a function's first lead costs. Numbers read in Brazil are
-//! read first with Brazil's metadata alone (`shared/data/phone-metadata-br.pb`, written by
-//! `ponte-phone-metadata` from the library's own); only what that cannot read, such as a
-//! number with another country code, goes to the whole set.
+//! read with Brazil's metadata alone (`shared/data/phone-metadata-br.pb`, written by
+//! `ponte-phone-metadata` from the library's own); only a number with another country code
+//! goes to the whole set.
 
 use prost::Message;
 use rlibphonenumber::{
-    PHONE_NUMBER_UTIL, PhoneMetadataCollection, PhoneNumber, PhoneNumberFormat, PhoneNumberUtil,
-    Region, get_national_significant_number_owned,
+    PHONE_NUMBER_UTIL, ParseError, PhoneMetadataCollection, PhoneNumber, PhoneNumberFormat,
+    PhoneNumberUtil, Region, get_national_significant_number_owned,
 };
 use std::str::FromStr;
 use std::sync::LazyLock;
@@ -117,11 +117,15 @@ impl Phone {
             Some(rest) if !rest.starts_with('0') => format!("+{rest}"),
             _ => trimmed.to_string(),
         };
+        // Read in Brazil, a number is Brazil's to judge unless it names another country code:
+        // only then is the whole set needed (and loaded).
         if region.0 == Region::BR
             && let Some(brazil) = BRAZIL_ONLY.as_ref()
-            && let Ok(phone) = parse_with(brazil, &cleaned, region)
         {
-            return Ok(phone);
+            match brazil.parse(&cleaned, Some(region.0)) {
+                Err(ParseError::InvalidCountryCode) => {}
+                parsed => return judge(brazil, parsed, region),
+            }
         }
         parse_with(&PHONE_NUMBER_UTIL, &cleaned, region)
     }
@@ -140,9 +144,17 @@ impl Phone {
 
 /// Reads `cleaned` with `util`'s metadata: what [`Phone::parse`] does once the text is tidied.
 fn parse_with(util: &PhoneNumberUtil, cleaned: &str, region: PhoneRegion) -> Result<Phone, String> {
-    let number = util
-        .parse(cleaned, Some(region.0))
-        .map_err(|_| format!("is not a phone number (read in region {})", region.code()))?;
+    judge(util, util.parse(cleaned, Some(region.0)), region)
+}
+
+/// A parsed number, valid (perhaps once given its ninth digit) or refused with the reason.
+fn judge(
+    util: &PhoneNumberUtil,
+    parsed: Result<PhoneNumber, ParseError>,
+    region: PhoneRegion,
+) -> Result<Phone, String> {
+    let number =
+        parsed.map_err(|_| format!("is not a phone number (read in region {})", region.code()))?;
     let valid = if util.is_valid_number(&number) {
         Some(number.clone())
     } else {

@@ -1,9 +1,9 @@
 //! An SQS queue Ponte writes to: a function's dead-letter queue, and its own trigger queue for
 //! requests it keeps to deliver later ([`crate::intake`]).
 
-use crate::aws::{LazyClient, SdkSource};
+use crate::aws::LazyClient;
+use aws_config::SdkConfig;
 use aws_sdk_sqs::types::MessageAttributeValue;
-use std::sync::Arc;
 
 /// SQS did not take a message: the queue could not be reached, or refused it.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -30,9 +30,9 @@ impl SqsQueue {
         }
     }
 
-    pub fn from_source(source: Arc<SdkSource>, queue_url: impl Into<String>) -> Self {
+    pub fn from_config(config: &SdkConfig, queue_url: impl Into<String>) -> Self {
         Self {
-            client: LazyClient::from_source(source, aws_sdk_sqs::Client::new),
+            client: LazyClient::from_config(config, aws_sdk_sqs::Client::new),
             queue_url: queue_url.into(),
         }
     }
@@ -46,7 +46,6 @@ impl SqsQueue {
         let mut request = self
             .client
             .get()
-            .await
             .send_message()
             .queue_url(&self.queue_url)
             .message_body(body);

@@ -5,9 +5,10 @@
 //! in-memory one ([`StaticSecretStore`]). [`ConnectionCache`] holds one parsed connection; it
 //! is shared by the records of an SQS batch, so it fetches once for all of them.
 
-use crate::aws::{LazyClient, SdkSource};
+use crate::aws::LazyClient;
 use crate::connection::Connection;
 use crate::failure::Failure;
+use aws_config::SdkConfig;
 use futures::future::BoxFuture;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -33,7 +34,7 @@ pub trait SecretStore: Send + Sync {
 }
 
 /// AWS Secrets Manager, through one SDK client per process (built on first use when made
-/// from an [`SdkSource`]).
+/// from the process's SDK configuration).
 pub struct SecretsManagerStore {
     client: LazyClient<aws_sdk_secretsmanager::Client>,
 }
@@ -45,9 +46,9 @@ impl SecretsManagerStore {
         }
     }
 
-    pub fn from_source(source: Arc<SdkSource>) -> Self {
+    pub fn from_config(config: &SdkConfig) -> Self {
         Self {
-            client: LazyClient::from_source(source, aws_sdk_secretsmanager::Client::new),
+            client: LazyClient::from_config(config, aws_sdk_secretsmanager::Client::new),
         }
     }
 }
@@ -58,7 +59,6 @@ impl SecretStore for SecretsManagerStore {
             let output = self
                 .client
                 .get()
-                .await
                 .get_secret_value()
                 .secret_id(secret_id)
                 .send()

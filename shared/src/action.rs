@@ -4,17 +4,11 @@
 //! binary in `functions/` and one block in `template.yaml`; everything else is shared.
 
 use crate::connection::Connection;
-use crate::phone::PhoneRegion;
 use crate::provider::{ProviderRequest, ProviderResponse};
 use crate::validate::Problems;
 use serde_json::Value;
 
-/// What validation needs besides the body.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ValidationContext {
-    /// The region phone numbers without a country code are read in.
-    pub phone_region: PhoneRegion,
-}
+pub use crate::validate::ValidationContext;
 
 pub trait Action: Send + Sync + 'static {
     /// The function's name, as the binary is called (`cloudchat-create-conversation`).

@@ -140,6 +140,32 @@ impl Phone {
             }
         }
     }
+
+    /// Stands in for a refused number while the rest of a request is read for problems;
+    /// validation never hands it on (see `crate::validate::Field::placeholder`).
+    pub fn placeholder() -> Self {
+        Self {
+            e164: String::new(),
+            national: String::new(),
+            in_region: false,
+        }
+    }
+}
+
+/// A phone number serializes as E.164 (`+5585987696383`), what most providers ask for.
+impl serde::Serialize for Phone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.e164)
+    }
+}
+
+/// For `#[serde(serialize_with)]`: the number as country code and number, digits only
+/// (`5585987696383`).
+pub fn as_international_digits<S: serde::Serializer>(
+    phone: &Phone,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&phone.to_format(PhoneFormat::InternationalDigits))
 }
 
 /// Reads `cleaned` with `util`'s metadata: what [`Phone::parse`] does once the text is tidied.

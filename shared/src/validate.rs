@@ -9,9 +9,33 @@
 //! problem instead; callers build their typed request only after [`Problems::into_result`] says
 //! nothing was recorded, so no default ever reaches a provider.
 
+use crate::phone::PhoneRegion;
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 use std::fmt;
+
+mod declare;
+mod field;
+
+pub use field::{
+    AsText, Count, Email, Field, HttpUrl, Id, IdString, Nullable, PhoneUpTo, Remainder, TextMap,
+    TextUpTo, Uuid, non_blank, read_key,
+};
+
+/// What validation needs besides the body.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ValidationContext {
+    /// The region phone numbers without a country code are read in.
+    pub phone_region: PhoneRegion,
+}
+
+/// Reads a whole request body as `T`, or every problem found in it.
+pub fn read_body<T: Field>(body: &Value, cx: &ValidationContext) -> Result<T, Problems> {
+    let mut problems = Problems::new();
+    let read = T::read(body, "", cx, &mut problems);
+    problems.into_result()?;
+    read.ok_or_else(|| Problems::single("(body)", "could not be read"))
+}
 
 /// One bad field: where it is and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -43,6 +67,31 @@ impl Problems {
             field: field.into(),
             problem: problem.into(),
         });
+    }
+
+    /// Where the next problem will go: for a problem that can only be decided later but
+    /// belongs with its field, see [`Problems::insert`].
+    pub fn position(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Records a problem at `position` (from [`Problems::position`]), so that problems stay in
+    /// the order of the fields they name.
+    pub fn insert(
+        &mut self,
+        position: usize,
+        field: impl Into<String>,
+        problem: impl Into<String>,
+    ) {
+        if self.0.len() >= MAX_PROBLEMS {
+            self.1 += 1;
+            return;
+        }
+        let problem = FieldProblem {
+            field: field.into(),
+            problem: problem.into(),
+        };
+        self.0.insert(position.min(self.0.len()), problem);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -93,7 +142,7 @@ pub struct Fields<'a> {
 }
 
 /// The JSON type name used in error messages.
-fn type_name(value: &Value) -> &'static str {
+pub(crate) fn type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -144,6 +193,12 @@ impl<'a> Fields<'a> {
     pub fn take_nullable(&mut self, key: &'a str) -> Option<&'a Value> {
         self.read.insert(key);
         self.map.get(key)
+    }
+
+    /// Whether `key` holds a value (not `null`), read or not: for rules about what was given,
+    /// whether or not it was valid.
+    pub fn given(&self, key: &str) -> bool {
+        self.map.get(key).is_some_and(|v| !v.is_null())
     }
 
     /// Keys of this object that have not been read yet, in a stable order.
@@ -198,29 +253,6 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// A string of at most `max` characters (Unicode scalar values, as providers count them).
-    pub fn optional_str_max(
-        &mut self,
-        key: &'a str,
-        max: usize,
-        problems: &mut Problems,
-    ) -> Option<String> {
-        let s = self.optional_str(key, problems)?;
-        check_max_chars(&self.path_of(key), &s, max, problems).then_some(s)
-    }
-
-    /// An identifier that the provider takes as a string but users often send as a number.
-    pub fn required_id_string(&mut self, key: &'a str, problems: &mut Problems) -> String {
-        match self.take(key) {
-            None => {
-                problems.add(self.path_of(key), "is required");
-                String::new()
-            }
-            Some(Value::Number(n)) if n.is_u64() => n.to_string(),
-            Some(value) => self.string_value(key, value, problems).unwrap_or_default(),
-        }
-    }
-
     /// A required positive integer id; a string of digits is accepted (form data is text).
     pub fn required_id(&mut self, key: &'a str, problems: &mut Problems) -> u64 {
         match self.take(key) {
@@ -248,18 +280,6 @@ impl<'a> Fields<'a> {
             Some(id) if id > 0 => Some(id),
             _ => {
                 problems.add(self.path_of(key), "must be a positive whole number");
-                None
-            }
-        }
-    }
-
-    /// An optional whole number of at least zero (counts, indexes, seconds).
-    pub fn optional_count(&mut self, key: &'a str, problems: &mut Problems) -> Option<u64> {
-        let value = self.take(key)?;
-        match value.as_u64() {
-            Some(n) => Some(n),
-            None => {
-                problems.add(self.path_of(key), "must be a whole number of zero or more");
                 None
             }
         }
@@ -297,143 +317,11 @@ impl<'a> Fields<'a> {
         found
     }
 
-    /// An optional uuid, written back in its canonical lower-case form.
-    pub fn optional_uuid(&mut self, key: &'a str, problems: &mut Problems) -> Option<String> {
-        let s = self.optional_str(key, problems)?;
-        uuid_value(&self.path_of(key), &s, problems)
-    }
-
-    /// A required uuid.
-    pub fn required_uuid(&mut self, key: &'a str, problems: &mut Problems) -> String {
-        let path = self.path_of(key);
-        let s = self.required_str(key, problems);
-        if s.is_empty() {
-            return s;
-        }
-        uuid_value(&path, &s, problems).unwrap_or_default()
-    }
-
-    /// A field that may be a uuid or an explicit `null` (both are sent on as given).
-    pub fn nullable_uuid(&mut self, key: &'a str, problems: &mut Problems) -> Option<Value> {
-        match self.take_nullable(key)? {
-            Value::Null => Some(Value::Null),
-            Value::String(s) => uuid_value(&self.path_of(key), s, problems).map(Value::String),
-            other => {
-                problems.add(
-                    self.path_of(key),
-                    format!("must be a uuid or null, not {}", type_name(other)),
-                );
-                None
-            }
-        }
-    }
-
     /// An optional nested object, read with its own [`Fields`].
     pub fn optional_object(&mut self, key: &'a str, problems: &mut Problems) -> Option<Fields<'a>> {
         let path = self.path_of(key);
         let value = self.take(key)?;
         Fields::object(value, &path, problems)
-    }
-
-    /// A required nested object.
-    pub fn required_object(&mut self, key: &'a str, problems: &mut Problems) -> Option<Fields<'a>> {
-        let path = self.path_of(key);
-        match self.take(key) {
-            None => {
-                problems.add(path, "is required");
-                None
-            }
-            Some(value) => Fields::object(value, &path, problems),
-        }
-    }
-
-    /// An optional object whose keys are open (attributes the provider stores as given).
-    pub fn optional_open_object(
-        &mut self,
-        key: &'a str,
-        problems: &mut Problems,
-    ) -> Option<Map<String, Value>> {
-        let path = self.path_of(key);
-        Fields::object(self.take(key)?, &path, problems).map(|f| f.map.clone())
-    }
-
-    /// An optional object of string values (e.g. a chatbot session context).
-    pub fn optional_string_map(
-        &mut self,
-        key: &'a str,
-        problems: &mut Problems,
-    ) -> Option<Map<String, Value>> {
-        let map = self.optional_open_object(key, problems)?;
-        let path = self.path_of(key);
-        let mut out = Map::new();
-        for (k, v) in map {
-            match scalar_as_string(&v) {
-                Some(s) => {
-                    out.insert(k, Value::String(s));
-                }
-                None => problems.add(
-                    format!("{path}.{k}"),
-                    format!("must be text, not {}", type_name(&v)),
-                ),
-            }
-        }
-        Some(out)
-    }
-
-    /// An optional array of strings.
-    pub fn optional_str_array(
-        &mut self,
-        key: &'a str,
-        problems: &mut Problems,
-    ) -> Option<Vec<String>> {
-        let path = self.path_of(key);
-        match self.take(key)? {
-            Value::Array(items) => {
-                let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
-                    match scalar_as_string(item) {
-                        Some(s) => out.push(s),
-                        None => problems.add(
-                            format!("{path}[{i}]"),
-                            format!("must be text, not {}", type_name(item)),
-                        ),
-                    }
-                }
-                Some(out)
-            }
-            other => {
-                problems.add(path, format!("must be an array, not {}", type_name(other)));
-                None
-            }
-        }
-    }
-
-    /// An optional array of objects, each handed to `read` with its own [`Fields`].
-    pub fn optional_object_array<T>(
-        &mut self,
-        key: &'a str,
-        problems: &mut Problems,
-        mut read: impl FnMut(Fields<'a>, &mut Problems) -> Option<T>,
-    ) -> Option<Vec<T>> {
-        let path = self.path_of(key);
-        match self.take(key)? {
-            Value::Array(items) => {
-                let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
-                    let item_path = format!("{path}[{i}]");
-                    if let Some(fields) = Fields::object(item, &item_path, problems)
-                        && let Some(value) = read(fields, problems)
-                    {
-                        out.push(value);
-                    }
-                }
-                Some(out)
-            }
-            other => {
-                problems.add(path, format!("must be an array, not {}", type_name(other)));
-                None
-            }
-        }
     }
 }
 
@@ -461,7 +349,7 @@ pub fn check_max_chars(path: &str, s: &str, max: usize, problems: &mut Problems)
     }
 }
 
-fn uuid_value(path: &str, s: &str, problems: &mut Problems) -> Option<String> {
+pub(crate) fn uuid_value(path: &str, s: &str, problems: &mut Problems) -> Option<String> {
     match uuid::Uuid::try_parse(s.trim()) {
         Ok(id) => Some(id.hyphenated().to_string()),
         Err(_) => {
@@ -536,19 +424,6 @@ mod tests {
         f.required_id("c", &mut problems);
         f.required_id("d", &mut problems);
         assert_eq!(problems.list().len(), 2);
-    }
-
-    #[test]
-    fn uuids_are_canonicalised() {
-        let body = json!({"id": "0B28EE57-7A57-4407-A9C5-5CD4E5A5FD6C", "bad": "123"});
-        let mut problems = Problems::new();
-        let mut f = Fields::object(&body, "", &mut problems).unwrap();
-        assert_eq!(
-            f.required_uuid("id", &mut problems),
-            "0b28ee57-7a57-4407-a9c5-5cd4e5a5fd6c"
-        );
-        f.optional_uuid("bad", &mut problems);
-        assert_eq!(problems.list()[0].field, "bad");
     }
 
     #[test]

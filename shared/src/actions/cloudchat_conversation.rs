@@ -7,10 +7,11 @@
 use super::cloudchat::CloudChatConnection;
 use crate::action::{Action, ValidationContext};
 use crate::mask;
-use crate::phone::{Phone, PhoneFormat};
+use crate::phone::Phone;
 use crate::provider::ProviderRequest;
-use crate::validate::{Fields, Problems, check_email};
-use serde::Serialize;
+use crate::validate::{Email, Field, Fields, IdString, Problems, non_blank, read_body};
+use crate::{one_of, validated_object};
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 pub struct CloudChatCreateConversation;
@@ -19,39 +20,151 @@ pub struct CloudChatCreateConversation;
 /// the ticket has another contact reference.
 pub const UNREADABLE_PHONE_ATTRIBUTE: &str = "unreadable_phone";
 
-pub const STATUSES: &[&str] = &["open", "pending", "resolved"];
-pub const MESSAGE_TYPES: &[&str] = &["incoming", "outgoing", "activity"];
-
-/// The validated request, serialized exactly as Cloud Chat documents it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CreateConversation {
-    /// Sent as a string, as the documentation's example does.
-    pub inbox_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub contact_identifier: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub contact_email: Option<String>,
-    /// E.164, as Cloud Chat (Chatwoot) requires `^\+[1-9]\d{1,14}$`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub contact_phone_number: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<FirstMessage>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<&'static str>,
-    /// At the top level, where the documentation shows it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub private: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub custom_attributes: Option<Map<String, Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub additional_attributes: Option<Map<String, Value>>,
+validated_object! {
+    /// The validated request, serialized exactly as Cloud Chat documents it.
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct CreateConversation {
+        /// Sent as a string, as the documentation's example does.
+        pub inbox_id: IdString,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub contact_identifier: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub contact_email: Option<Email>,
+        /// E.164, as Cloud Chat (Chatwoot) requires `^\+[1-9]\d{1,14}$`.
+        #[serde(skip_serializing_if = "ContactPhone::is_left_out")]
+        pub contact_phone_number: ContactPhone,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub message: Option<FirstMessage>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub status: Option<Status>,
+        /// At the top level, where the documentation shows it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub private: Option<bool>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub custom_attributes: Option<Map<String, Value>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub additional_attributes: Option<Map<String, Value>>,
+    }
+    check: check_contact;
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FirstMessage {
-    pub content: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message_type: Option<&'static str>,
+validated_object! {
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct FirstMessage {
+        pub content: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub message_type: Option<MessageType>,
+    }
+}
+
+one_of! {
+    pub enum Status { Open = "open", Pending = "pending", Resolved = "resolved" }
+}
+
+one_of! {
+    pub enum MessageType { Incoming = "incoming", Outgoing = "outgoing", Activity = "activity" }
+}
+
+/// The contact's phone: one contact reference among others, so a typo in it must not cost the
+/// lead when another reference is there. Until [`check_contact`] has seen the others, an
+/// unreadable number is kept as typed, with the reason.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum ContactPhone {
+    #[default]
+    None,
+    Readable(Phone),
+    Unreadable {
+        typed: String,
+        why: String,
+        /// Where its problem goes in the list if it turns out to be one.
+        position: usize,
+    },
+}
+
+impl ContactPhone {
+    pub fn readable(&self) -> Option<&Phone> {
+        match self {
+            ContactPhone::Readable(phone) => Some(phone),
+            _ => None,
+        }
+    }
+
+    /// Only a readable number is sent.
+    fn is_left_out(&self) -> bool {
+        self.readable().is_none()
+    }
+}
+
+impl Serialize for ContactPhone {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.readable().serialize(serializer)
+    }
+}
+
+impl Field for ContactPhone {
+    fn read(value: &Value, at: &str, cx: &ValidationContext, p: &mut Problems) -> Option<Self> {
+        let typed = non_blank(value, at, p)?;
+        Some(match Phone::parse(typed, cx.phone_region) {
+            Ok(phone) => ContactPhone::Readable(phone),
+            Err(why) => ContactPhone::Unreadable {
+                typed: typed.to_string(),
+                why,
+                position: p.position(),
+            },
+        })
+    }
+
+    fn missing(_at: &str, _null: bool, _p: &mut Problems) -> Option<Self> {
+        Some(ContactPhone::None)
+    }
+
+    fn placeholder() -> Self {
+        ContactPhone::None
+    }
+}
+
+/// A ticket needs a contact reference; an unreadable phone beside another one is left out of
+/// the contact and kept, as typed, on the ticket; alone, it is a problem.
+fn check_contact(
+    request: &mut CreateConversation,
+    fields: &Fields<'_>,
+    _cx: &ValidationContext,
+    p: &mut Problems,
+) {
+    let given = [
+        "contact_identifier",
+        "contact_email",
+        "contact_phone_number",
+    ];
+    if !given.iter().any(|key| fields.given(key)) {
+        p.add(
+            "contact_identifier",
+            "one of contact_identifier, contact_email or contact_phone_number is required",
+        );
+    }
+    let phone = std::mem::take(&mut request.contact_phone_number);
+    let ContactPhone::Unreadable {
+        typed,
+        why,
+        position,
+    } = phone
+    else {
+        request.contact_phone_number = phone;
+        return;
+    };
+    if request.contact_identifier.is_none() && request.contact_email.is_none() {
+        p.insert(position, "contact_phone_number", why);
+        return;
+    }
+    tracing::warn!(
+        action = CloudChatCreateConversation::NAME,
+        phone = %mask::phone(&typed),
+        "contact_phone_number {why}: left out, and kept as the ticket's {UNREADABLE_PHONE_ATTRIBUTE} attribute"
+    );
+    request
+        .custom_attributes
+        .get_or_insert_with(Map::new)
+        .insert(UNREADABLE_PHONE_ATTRIBUTE.into(), json!(typed));
 }
 
 impl Action for CloudChatCreateConversation {
@@ -60,82 +173,7 @@ impl Action for CloudChatCreateConversation {
     type Request = CreateConversation;
 
     fn validate(body: &Value, ctx: &ValidationContext) -> Result<CreateConversation, Problems> {
-        let mut p = Problems::new();
-        let Some(mut f) = Fields::object(body, "", &mut p) else {
-            return Err(p);
-        };
-        let inbox_id = f.required_id_string("inbox_id", &mut p);
-        let contact_identifier = f.optional_str("contact_identifier", &mut p);
-        let contact_email = f
-            .optional_str("contact_email", &mut p)
-            .map(|e| e.trim().to_string())
-            .filter(|e| check_email("contact_email", e, &mut p));
-        let phone = f
-            .optional_str("contact_phone_number", &mut p)
-            .map(|raw| (Phone::parse(&raw, ctx.phone_region), raw));
-        let other_contact = contact_identifier.is_some() || contact_email.is_some();
-        let (contact_phone_number, unreadable_phone) = match phone {
-            None => (None, None),
-            Some((Ok(phone), _)) => (Some(phone.to_format(PhoneFormat::E164)), None),
-            // The phone is one contact reference among others: a typo in it must not cost the
-            // lead. It is left out of the contact and kept, as typed, on the ticket.
-            Some((Err(why), raw)) if other_contact => {
-                tracing::warn!(
-                    action = Self::NAME,
-                    phone = %mask::phone(&raw),
-                    "contact_phone_number {why}: left out, and kept as the ticket's {UNREADABLE_PHONE_ATTRIBUTE} attribute"
-                );
-                (None, Some(raw))
-            }
-            Some((Err(why), _)) => {
-                p.add("contact_phone_number", why);
-                (None, None)
-            }
-        };
-        let contact_given = [
-            "contact_identifier",
-            "contact_email",
-            "contact_phone_number",
-        ]
-        .iter()
-        .any(|k| body.get(k).is_some_and(|v| !v.is_null()));
-        if !contact_given {
-            p.add(
-                "contact_identifier",
-                "one of contact_identifier, contact_email or contact_phone_number is required",
-            );
-        }
-        let message = f.optional_object("message", &mut p).map(|mut m| {
-            let content = m.required_str("content", &mut p);
-            let message_type = m.optional_enum("message_type", MESSAGE_TYPES, &mut p);
-            m.reject_unknown(&mut p, |_| false);
-            FirstMessage {
-                content,
-                message_type,
-            }
-        });
-        let status = f.optional_enum("status", STATUSES, &mut p);
-        let private = f.optional_bool("private", &mut p);
-        let mut custom_attributes = f.optional_open_object("custom_attributes", &mut p);
-        if let Some(raw) = unreadable_phone {
-            custom_attributes
-                .get_or_insert_with(Map::new)
-                .insert(UNREADABLE_PHONE_ATTRIBUTE.into(), json!(raw));
-        }
-        let additional_attributes = f.optional_open_object("additional_attributes", &mut p);
-        f.reject_unknown(&mut p, |_| false);
-        p.into_result()?;
-        Ok(CreateConversation {
-            inbox_id,
-            contact_identifier,
-            contact_email,
-            contact_phone_number,
-            message,
-            status,
-            private,
-            custom_attributes,
-            additional_attributes,
-        })
+        read_body(body, ctx)
     }
 
     fn provider_request(
@@ -160,10 +198,10 @@ impl Action for CloudChatCreateConversation {
     }
 
     fn contact_for_log(request: &CreateConversation) -> String {
-        if let Some(phone) = &request.contact_phone_number {
-            mask::phone(phone)
+        if let Some(phone) = request.contact_phone_number.readable() {
+            mask::phone(&phone.to_format(crate::phone::PhoneFormat::E164))
         } else if let Some(email) = &request.contact_email {
-            mask::email(email)
+            mask::email(email.as_str())
         } else {
             request
                 .contact_identifier
@@ -299,7 +337,7 @@ mod tests {
             "custom_attributes": {"origem": "site"}
         }))
         .unwrap();
-        assert_eq!(request.contact_phone_number, None);
+        assert_eq!(request.contact_phone_number, ContactPhone::None);
         assert_eq!(
             request.custom_attributes.unwrap(),
             json!({"origem": "site", "unreadable_phone": "ligar depois das 18h"})

@@ -8,25 +8,63 @@
 use super::cloudchat::CloudChatConnection;
 use crate::action::{Action, ValidationContext};
 use crate::mask;
-use crate::phone::{Phone, PhoneFormat};
+use crate::phone::Phone;
 use crate::provider::ProviderRequest;
-use crate::validate::{Fields, Problems, check_url, scalar_as_string};
+use crate::validate::{AsText, read_key};
+use crate::validate::{Fields, HttpUrl, IdString, Problems, Remainder, read_body};
+use crate::validated_object;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 pub struct CloudChatProactiveWhatsapp;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ProactiveWhatsapp {
-    pub inbox_id: String,
-    /// E.164 with the country code, as the documentation insists.
-    pub phone_number: String,
-    pub template_name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub header_attachment: Option<String>,
-    /// `button_param_N` and the template variables, as text, at the root of the body.
-    #[serde(flatten)]
-    pub variables: Map<String, Value>,
+validated_object! {
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct ProactiveWhatsapp {
+        pub inbox_id: IdString,
+        /// E.164 with the country code, as the documentation insists.
+        pub phone_number: Phone,
+        pub template_name: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub header_attachment: Option<HttpUrl>,
+    }
+    rest:
+        /// `button_param_N` and the template variables, as text, at the root of the body.
+        #[serde(flatten)]
+        pub variables: TemplateVariables;
+}
+
+/// The body's other keys: the template's variables and its buttons' parameters, as text.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(transparent)]
+pub struct TemplateVariables(Map<String, Value>);
+
+impl Remainder for TemplateVariables {
+    fn read_rest(fields: &mut Fields<'_>, cx: &ValidationContext, p: &mut Problems) -> Self {
+        let mut variables = Map::new();
+        for key in fields.unread_keys() {
+            if key.starts_with("button_param") && !is_button_param(key) {
+                fields.take(key);
+                p.add(
+                    fields.path_of(key),
+                    "button parameters are named button_param_0, button_param_1, …",
+                );
+                continue;
+            }
+            let mut variable = Problems::new();
+            match read_key::<Option<AsText>>(fields, key, cx, &mut variable) {
+                Some(text) => {
+                    variables.insert(key.to_string(), Value::String(text.as_str().into()));
+                }
+                None if variable.is_empty() => {}
+                None => p.add(
+                    fields.path_of(key),
+                    "template variables and button parameters must be text (or a number)",
+                ),
+            }
+        }
+        Self(variables)
+    }
 }
 
 /// `button_param_` followed by the button's 0-based position.
@@ -41,55 +79,7 @@ impl Action for CloudChatProactiveWhatsapp {
     type Request = ProactiveWhatsapp;
 
     fn validate(body: &Value, ctx: &ValidationContext) -> Result<ProactiveWhatsapp, Problems> {
-        let mut p = Problems::new();
-        let Some(mut f) = Fields::object(body, "", &mut p) else {
-            return Err(p);
-        };
-        let inbox_id = f.required_id_string("inbox_id", &mut p);
-        let raw_phone = f.required_str("phone_number", &mut p);
-        let phone_number = if raw_phone.is_empty() {
-            String::new()
-        } else {
-            Phone::parse(&raw_phone, ctx.phone_region)
-                .map(|phone| phone.to_format(PhoneFormat::E164))
-                .unwrap_or_else(|why| {
-                    p.add("phone_number", why);
-                    String::new()
-                })
-        };
-        let template_name = f.required_str("template_name", &mut p);
-        let header_attachment = f
-            .optional_str("header_attachment", &mut p)
-            .filter(|url| check_url("header_attachment", url, &mut p));
-        let mut variables = Map::new();
-        for key in f.unread_keys() {
-            let value = &body[key];
-            if key.starts_with("button_param") && !is_button_param(key) {
-                p.add(
-                    key,
-                    "button parameters are named button_param_0, button_param_1, …",
-                );
-                continue;
-            }
-            match scalar_as_string(value) {
-                Some(text) => {
-                    variables.insert(key.to_string(), Value::String(text));
-                }
-                None if value.is_null() => {}
-                None => p.add(
-                    key,
-                    "template variables and button parameters must be text (or a number)",
-                ),
-            }
-        }
-        p.into_result()?;
-        Ok(ProactiveWhatsapp {
-            inbox_id,
-            phone_number,
-            template_name,
-            header_attachment,
-            variables,
-        })
+        read_body(body, ctx)
     }
 
     fn provider_request(
@@ -112,7 +102,11 @@ impl Action for CloudChatProactiveWhatsapp {
     }
 
     fn contact_for_log(request: &ProactiveWhatsapp) -> String {
-        mask::phone(&request.phone_number)
+        mask::phone(
+            &request
+                .phone_number
+                .to_format(crate::phone::PhoneFormat::E164),
+        )
     }
 }
 

@@ -7,20 +7,18 @@
 use crate::action::{Action, ValidationContext};
 use crate::connection::{Connection, Token, base_url, required_token};
 use crate::mask;
-use crate::phone::{Phone, PhoneFormat};
+use crate::phone::{Phone, PhoneFormat, as_international_digits};
 use crate::provider::{ProviderRequest, ProviderResponse};
-use crate::validate::{Fields, Problems, check_url};
+use crate::validate::{AsText, Count, Field, Fields, HttpUrl, Id, Problems, TextMap, TextUpTo};
+use crate::validate::{read_body, read_key};
+use crate::{one_of, validated_object};
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 pub struct SacflowSendMessage;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.sacflow.io";
 pub const SUMMARY_MAX: usize = 300;
-pub const STATUSES: &[&str] = &["automatic", "pending", "solved"];
-pub const TIMEOUT_BEHAVIOURS: &[&str] = &["solve", "flow"];
-pub const MESSAGE_TYPES: &[&str] = &["text", "contact", "template", "image", "pdf", "document"];
-pub const BUTTON_TYPES: &[&str] = &["link", "telephone", "copy"];
 
 /// `{"token": "…", "account_id": 123, "base_url": "…"}`
 #[derive(Debug, Clone)]
@@ -50,52 +48,77 @@ impl Connection for SacflowConnection {
     }
 }
 
-/// The validated request; its field names are Sacflow's (camelCase).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SendMessage {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_id: Option<u64>,
-    pub channel_id: u64,
-    pub contact: Contact,
-    pub message: Message,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message_timeout: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_private: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag_id: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub queue_id: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub session: Option<Session>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ticket_id: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub summary: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub queued: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message_timeout_behavior: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message_timeout_flow_id: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub response_flow_id: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub context: Option<Context>,
+validated_object! {
+    /// The validated request; its keys are Sacflow's (camelCase).
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct SendMessage {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub account_id as "accountId": Option<Id>,
+        pub channel_id as "channelId": Id,
+        pub contact: Contact,
+        pub message: Message,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub message_timeout as "messageTimeout": Option<Count>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub is_private as "isPrivate": Option<bool>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub tag_id as "tagId": Option<Id>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub queue_id as "queueId": Option<Id>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub session: Option<Session>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub status: Option<TicketStatus>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub ticket_id as "ticketId": Option<Id>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub user_id as "userId": Option<Id>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub summary: Option<TextUpTo<SUMMARY_MAX>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub from: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub queued: Option<bool>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub message_timeout_behavior as "messageTimeoutBehavior": Option<TimeoutBehaviour>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub message_timeout_flow_id as "messageTimeoutFlowId": Option<Id>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub response_flow_id as "responseFlowId": Option<Id>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub context: Option<Context>,
+    }
+    check: check_send_message;
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Contact {
-    pub name: String,
-    /// Country code and number, digits only (`5511987654321`), as Sacflow's clients send it.
-    pub phone: String,
+one_of! {
+    pub enum TicketStatus { Automatic = "automatic", Pending = "pending", Solved = "solved" }
+}
+
+one_of! {
+    /// What happens when the contact does not answer within `messageTimeout`.
+    pub enum TimeoutBehaviour { Solve = "solve", Flow = "flow" }
+}
+
+validated_object! {
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct Contact {
+        pub name: String,
+        /// Country code and number, digits only (`5511987654321`), as Sacflow's clients send it.
+        #[serde(serialize_with = "as_international_digits")]
+        pub phone: Phone,
+    }
+}
+
+one_of! {
+    pub enum MessageType {
+        Text = "text",
+        Contact = "contact",
+        Template = "template",
+        Image = "image",
+        Pdf = "pdf",
+        Document = "document",
+    }
 }
 
 /// The message, tagged by `type`. Note the documentation's `fileName` for PDFs and
@@ -103,165 +126,171 @@ pub struct Contact {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Message {
-    Text {
-        body: String,
-    },
-    Contact {
-        name: String,
-        phone: String,
-        #[serde(rename = "businessDescription")]
-        business_description: String,
-    },
-    Template {
-        name: String,
+    Text(TextMessage),
+    Contact(ContactCard),
+    Template(TemplateMessage),
+    Image(ImageMessage),
+    Pdf(PdfMessage),
+    Document(DocumentMessage),
+}
+
+validated_object! {
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct TextMessage {
+        pub body: String,
+    }
+}
+
+validated_object! {
+    /// A contact card: the business's name and phone, as shown to the customer.
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct ContactCard {
+        pub name: String,
+        pub phone: String,
+        pub business_description as "businessDescription": String,
+    }
+}
+
+validated_object! {
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct TemplateMessage {
+        pub name: String,
         #[serde(skip_serializing_if = "Option::is_none")]
-        variables: Option<Vec<String>>,
-        #[serde(rename = "headerVariables", skip_serializing_if = "Option::is_none")]
-        header_variables: Option<Vec<String>>,
-        #[serde(rename = "buttonVariables", skip_serializing_if = "Option::is_none")]
-        button_variables: Option<Vec<String>>,
-    },
-    Image {
-        url: String,
+        pub variables: Option<Vec<AsText>>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        caption: Option<String>,
-    },
-    Pdf {
-        url: String,
-        #[serde(rename = "fileName")]
-        file_name: String,
+        pub header_variables as "headerVariables": Option<Vec<AsText>>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        caption: Option<String>,
-    },
-    Document {
-        url: String,
-        filename: String,
-        caption: String,
-    },
+        pub button_variables as "buttonVariables": Option<Vec<AsText>>,
+    }
+}
+
+validated_object! {
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct ImageMessage {
+        pub url: HttpUrl,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub caption: Option<String>,
+    }
+}
+
+validated_object! {
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct PdfMessage {
+        pub url: HttpUrl,
+        pub file_name as "fileName": String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub caption: Option<String>,
+    }
+}
+
+validated_object! {
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct DocumentMessage {
+        pub url: HttpUrl,
+        pub filename: String,
+        pub caption: String,
+    }
 }
 
 impl Message {
-    fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> MessageType {
         match self {
-            Message::Text { .. } => "text",
-            Message::Contact { .. } => "contact",
-            Message::Template { .. } => "template",
-            Message::Image { .. } => "image",
-            Message::Pdf { .. } => "pdf",
-            Message::Document { .. } => "document",
+            Message::Text(_) => MessageType::Text,
+            Message::Contact(_) => MessageType::Contact,
+            Message::Template(_) => MessageType::Template,
+            Message::Image(_) => MessageType::Image,
+            Message::Pdf(_) => MessageType::Pdf,
+            Message::Document(_) => MessageType::Document,
         }
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Session {
-    pub context: Map<String, Value>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Context {
-    pub header: String,
-    pub body: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub buttons: Option<Vec<ContextButton>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ContextButton {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub title: String,
-    pub content: String,
-}
-
-fn read_url(f: &mut Fields<'_>, p: &mut Problems) -> String {
-    let path = f.path_of("url");
-    let url = f.required_str("url", p);
-    if !url.is_empty() {
-        check_url(&path, &url, p);
+/// `type` says which fields the rest of the message has.
+impl Field for Message {
+    fn read(value: &Value, at: &str, cx: &ValidationContext, p: &mut Problems) -> Option<Self> {
+        let mut m = Fields::object(value, at, p)?;
+        if !m.given("type") {
+            let names: Vec<&str> = MessageType::ALL.iter().map(|t| t.as_str()).collect();
+            p.add(
+                m.path_of("type"),
+                format!("is required: one of {}", names.join(", ")),
+            );
+            return None;
+        }
+        let kind = read_key::<Option<MessageType>>(&mut m, "type", cx, p)?;
+        let message = match kind {
+            MessageType::Text => Message::Text(TextMessage::read_fields(&mut m, cx, p)),
+            MessageType::Contact => Message::Contact(ContactCard::read_fields(&mut m, cx, p)),
+            MessageType::Template => Message::Template(TemplateMessage::read_fields(&mut m, cx, p)),
+            MessageType::Image => Message::Image(ImageMessage::read_fields(&mut m, cx, p)),
+            MessageType::Pdf => Message::Pdf(PdfMessage::read_fields(&mut m, cx, p)),
+            MessageType::Document => Message::Document(DocumentMessage::read_fields(&mut m, cx, p)),
+        };
+        m.reject_unknown(p, |_| false);
+        Some(message)
     }
-    url
+
+    fn placeholder() -> Self {
+        Message::Text(TextMessage::placeholder())
+    }
 }
 
-fn read_message(mut m: Fields<'_>, p: &mut Problems) -> Option<Message> {
-    let path = m.path_of("type");
-    let kind = match m.take("type") {
-        None => {
-            p.add(
-                path,
-                format!("is required: one of {}", MESSAGE_TYPES.join(", ")),
-            );
-            None
-        }
-        Some(Value::String(s)) if MESSAGE_TYPES.contains(&s.as_str()) => Some(s.as_str()),
-        Some(other) => {
-            p.add(
-                path,
-                format!("must be one of {}, not {other}", MESSAGE_TYPES.join(", ")),
-            );
-            None
-        }
-    };
-    let message = match kind? {
-        "text" => Message::Text {
-            body: m.required_str("body", p),
-        },
-        "contact" => Message::Contact {
-            name: m.required_str("name", p),
-            phone: m.required_str("phone", p),
-            business_description: m.required_str("businessDescription", p),
-        },
-        "template" => Message::Template {
-            name: m.required_str("name", p),
-            variables: m.optional_str_array("variables", p),
-            header_variables: m.optional_str_array("headerVariables", p),
-            button_variables: m.optional_str_array("buttonVariables", p),
-        },
-        "image" => Message::Image {
-            url: read_url(&mut m, p),
-            caption: m.optional_str("caption", p),
-        },
-        "pdf" => Message::Pdf {
-            url: read_url(&mut m, p),
-            file_name: m.required_str("fileName", p),
-            caption: m.optional_str("caption", p),
-        },
-        _ => Message::Document {
-            url: read_url(&mut m, p),
-            filename: m.required_str("filename", p),
-            caption: m.required_str("caption", p),
-        },
-    };
-    m.reject_unknown(p, |_| false);
-    Some(message)
+validated_object! {
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct Session {
+        /// The chatbot's variables, as text; an empty object when left out.
+        pub context: TextMap,
+    }
 }
 
-fn read_context(mut c: Fields<'_>, p: &mut Problems) -> Context {
-    let header = c.required_str("header", p);
-    let body = c.required_str("body", p);
-    let buttons = c.optional_object_array("buttons", p, |mut b, p| {
-        let kind = match b.optional_enum("type", BUTTON_TYPES, p) {
-            Some(kind) => kind,
-            None => {
-                if b.take("type").is_none() {
-                    p.add(b.path_of("type"), "is required");
-                }
-                ""
-            }
-        };
-        let button = ContextButton {
-            kind,
-            title: b.required_str("title", p),
-            content: b.required_str("content", p),
-        };
-        b.reject_unknown(p, |_| false);
-        Some(button)
-    });
-    c.reject_unknown(p, |_| false);
-    Context {
-        header,
-        body,
-        buttons,
+validated_object! {
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct Context {
+        pub header: String,
+        pub body: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub buttons: Option<Vec<ContextButton>>,
+    }
+}
+
+validated_object! {
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct ContextButton {
+        pub kind as "type": ButtonType,
+        pub title: String,
+        pub content: String,
+    }
+}
+
+one_of! {
+    pub enum ButtonType { Link = "link", Telephone = "telephone", Copy = "copy" }
+}
+
+/// The rules between fields: a flow to run on timeout needs its id, and only text and template
+/// messages can wait in Sacflow's queue.
+fn check_send_message(
+    request: &mut SendMessage,
+    _fields: &Fields<'_>,
+    _cx: &ValidationContext,
+    p: &mut Problems,
+) {
+    if request.message_timeout_behavior == Some(TimeoutBehaviour::Flow)
+        && request.message_timeout_flow_id.is_none()
+    {
+        p.add(
+            "messageTimeoutFlowId",
+            "is required when messageTimeoutBehavior is \"flow\"",
+        );
+    }
+    let kind = request.message.kind();
+    if request.queued == Some(true) && !matches!(kind, MessageType::Text | MessageType::Template) {
+        p.add(
+            "queued",
+            format!(
+                "applies only to text and template messages, not {}",
+                kind.as_str()
+            ),
+        );
     }
 }
 
@@ -271,104 +300,14 @@ impl Action for SacflowSendMessage {
     type Request = SendMessage;
 
     fn validate(body: &Value, ctx: &ValidationContext) -> Result<SendMessage, Problems> {
-        let mut p = Problems::new();
-        let Some(mut f) = Fields::object(body, "", &mut p) else {
-            return Err(p);
-        };
-        let account_id = f.optional_id("accountId", &mut p);
-        let channel_id = f.required_id("channelId", &mut p);
-        let contact = f.required_object("contact", &mut p).map(|mut c| {
-            let name = c.required_str("name", &mut p);
-            let raw_phone = c.required_str("phone", &mut p);
-            let phone = if raw_phone.is_empty() {
-                String::new()
-            } else {
-                Phone::parse(&raw_phone, ctx.phone_region)
-                    .map(|phone| phone.to_format(PhoneFormat::InternationalDigits))
-                    .unwrap_or_else(|why| {
-                        p.add("contact.phone", why);
-                        String::new()
-                    })
-            };
-            c.reject_unknown(&mut p, |_| false);
-            Contact { name, phone }
-        });
-        let message = match f.required_object("message", &mut p) {
-            Some(m) => read_message(m, &mut p),
-            None => None,
-        };
-        let message_timeout = f.optional_count("messageTimeout", &mut p);
-        let is_private = f.optional_bool("isPrivate", &mut p);
-        let tag_id = f.optional_id("tagId", &mut p);
-        let queue_id = f.optional_id("queueId", &mut p);
-        let session = f.optional_object("session", &mut p).map(|mut s| {
-            let context = s.optional_string_map("context", &mut p).unwrap_or_default();
-            s.reject_unknown(&mut p, |_| false);
-            Session { context }
-        });
-        let status = f.optional_enum("status", STATUSES, &mut p);
-        let ticket_id = f.optional_id("ticketId", &mut p);
-        let user_id = f.optional_id("userId", &mut p);
-        let summary = f.optional_str_max("summary", SUMMARY_MAX, &mut p);
-        let from = f.optional_str("from", &mut p);
-        let queued = f.optional_bool("queued", &mut p);
-        let message_timeout_behavior =
-            f.optional_enum("messageTimeoutBehavior", TIMEOUT_BEHAVIOURS, &mut p);
-        let message_timeout_flow_id = f.optional_id("messageTimeoutFlowId", &mut p);
-        if message_timeout_behavior == Some("flow") && message_timeout_flow_id.is_none() {
-            p.add(
-                "messageTimeoutFlowId",
-                "is required when messageTimeoutBehavior is \"flow\"",
-            );
-        }
-        let response_flow_id = f.optional_id("responseFlowId", &mut p);
-        let context = f
-            .optional_object("context", &mut p)
-            .map(|c| read_context(c, &mut p));
-        if let (Some(true), Some(message)) = (queued, &message)
-            && !matches!(message, Message::Text { .. } | Message::Template { .. })
-        {
-            p.add(
-                "queued",
-                format!(
-                    "applies only to text and template messages, not {}",
-                    message.kind()
-                ),
-            );
-        }
-        f.reject_unknown(&mut p, |_| false);
-        p.into_result()?;
-        let (Some(contact), Some(message)) = (contact, message) else {
-            return Err(Problems::single("message", "is required"));
-        };
-        Ok(SendMessage {
-            account_id,
-            channel_id,
-            contact,
-            message,
-            message_timeout,
-            is_private,
-            tag_id,
-            queue_id,
-            session,
-            status,
-            ticket_id,
-            user_id,
-            summary,
-            from,
-            queued,
-            message_timeout_behavior,
-            message_timeout_flow_id,
-            response_flow_id,
-            context,
-        })
+        read_body(body, ctx)
     }
 
     fn provider_request(
         request: &SendMessage,
         connection: &SacflowConnection,
     ) -> Result<ProviderRequest, Problems> {
-        let Some(account_id) = request.account_id.or(connection.account_id) else {
+        let Some(account_id) = request.account_id.map(Id::get).or(connection.account_id) else {
             return Err(Problems::single(
                 "accountId",
                 "is required: send it in the event or put account_id in the connection secret",
@@ -403,7 +342,12 @@ impl Action for SacflowSendMessage {
     }
 
     fn contact_for_log(request: &SendMessage) -> String {
-        mask::phone(&request.contact.phone)
+        mask::phone(
+            &request
+                .contact
+                .phone
+                .to_format(PhoneFormat::InternationalDigits),
+        )
     }
 }
 
@@ -477,7 +421,14 @@ mod tests {
     fn phones_are_sent_as_country_code_and_number() {
         let mut body = seed_template_with_variables();
         body["contact"]["phone"] = json!("(85) 98769-6383");
-        assert_eq!(validate(body).unwrap().contact.phone, "5585987696383");
+        assert_eq!(
+            validate(body)
+                .unwrap()
+                .contact
+                .phone
+                .to_format(PhoneFormat::InternationalDigits),
+            "5585987696383"
+        );
     }
 
     #[test]
@@ -552,8 +503,9 @@ mod tests {
                 "status",
                 "summary",
                 "queued",
-                "messageTimeoutFlowId",
                 "context.buttons[0].type",
+                // The rules between fields are checked once every field is read.
+                "messageTimeoutFlowId",
                 "accountld"
             ]
         );

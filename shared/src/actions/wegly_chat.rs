@@ -6,16 +6,19 @@
 use crate::action::{Action, ValidationContext};
 use crate::connection::{Connection, Token, base_url, required_token};
 use crate::mask;
-use crate::phone::{Phone, PhoneFormat};
+use crate::phone::PhoneFormat;
 use crate::provider::ProviderRequest;
-use crate::validate::{Fields, Problems, check_max_chars};
+use crate::validate::{
+    AsText, Count, Field, Fields, Nullable, PhoneUpTo, Problems, TextUpTo, Uuid,
+};
+use crate::validate::{non_blank, read_body};
+use crate::{one_of, validated_object};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 pub struct WeglyCreateChat;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.wegly.com.br";
-pub const STATUSES: &[&str] = &["OPEN", "RESOLVED", "SNOOZED"];
 pub const WA_CONTACT_ID_MAX: usize = 50;
 pub const REMOTE_PROFILE_NAME_MAX: usize = 255;
 
@@ -60,86 +63,70 @@ impl Connection for WeglyConnection {
     }
 }
 
-/// The validated request. `wa_contact_id` is kept parsed and written when the connection says
-/// how; the fields that accept `null` keep an explicit `null`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CreateChat {
-    pub whatsapp_phone_id: String,
-    pub wa_contact: Phone,
-    pub template: Template,
-    pub template_fields: Option<Vec<TemplateField>>,
-    pub person_contact_id: Option<String>,
-    pub remote_profile_name: Option<Value>,
-    pub crm_person_id: Option<Value>,
-    pub assigned_agent_id: Option<Value>,
-    pub status: Option<&'static str>,
+validated_object! {
+    /// The validated request, serialized as Wegly documents it. `wa_contact_id` is kept parsed
+    /// and written as the connection says; the fields that accept `null` keep an explicit `null`.
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct CreateChat {
+        pub whatsapp_phone_id: Uuid,
+        pub wa_contact_id: PhoneUpTo<WA_CONTACT_ID_MAX>,
+        pub template: Template,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub template_fields: Option<Vec<TemplateField>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub person_contact_id: Option<Uuid>,
+        #[serde(skip_serializing_if = "Nullable::is_absent")]
+        pub remote_profile_name: Nullable<TextUpTo<REMOTE_PROFILE_NAME_MAX>>,
+        #[serde(skip_serializing_if = "Nullable::is_absent")]
+        pub crm_person_id: Nullable<Uuid>,
+        #[serde(skip_serializing_if = "Nullable::is_absent")]
+        pub assigned_agent_id: Nullable<Uuid>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub status: Option<ChatStatus>,
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Template {
-    pub name: String,
-    pub language: String,
+validated_object! {
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct Template {
+        pub name: String,
+        pub language: String,
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TemplateField {
-    pub component: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub index: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub button_index: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub card_index: Option<u64>,
-    pub value: String,
+validated_object! {
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct TemplateField {
+        /// `BODY`, `HEADER`, `BUTTON`…: written in capitals whatever the event's case.
+        pub component: Capitals,
+        pub kind as "type": Capitals,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub index: Option<Count>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub button_index: Option<Count>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub card_index: Option<Count>,
+        pub value: AsText,
+    }
 }
 
-/// The body as Wegly documents it.
-#[derive(Serialize)]
-struct Body<'a> {
-    whatsapp_phone_id: &'a str,
-    wa_contact_id: String,
-    template: &'a Template,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    template_fields: Option<&'a Vec<TemplateField>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    person_contact_id: Option<&'a String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    remote_profile_name: Option<&'a Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    crm_person_id: Option<&'a Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    assigned_agent_id: Option<&'a Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<&'static str>,
+one_of! {
+    pub enum ChatStatus { Open = "OPEN", Resolved = "RESOLVED", Snoozed = "SNOOZED" }
 }
 
-fn read_template_field(mut f: Fields<'_>, p: &mut Problems) -> Option<TemplateField> {
-    let component = f.required_str("component", p).trim().to_ascii_uppercase();
-    let kind = f.required_str("type", p).trim().to_ascii_uppercase();
-    let index = f.optional_count("index", p);
-    let button_index = f.optional_count("button_index", p);
-    let card_index = f.optional_count("card_index", p);
-    let value = match f.take("value") {
-        Some(v) => crate::validate::scalar_as_string(v).unwrap_or_else(|| {
-            p.add(f.path_of("value"), "must be text");
-            String::new()
-        }),
-        None => {
-            p.add(f.path_of("value"), "is required");
-            String::new()
-        }
-    };
-    f.reject_unknown(p, |_| false);
-    Some(TemplateField {
-        component,
-        kind,
-        index,
-        button_index,
-        card_index,
-        value,
-    })
+/// Non-blank text written in capitals, trimmed.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(transparent)]
+pub struct Capitals(String);
+
+impl Field for Capitals {
+    fn read(value: &Value, at: &str, _: &ValidationContext, p: &mut Problems) -> Option<Self> {
+        non_blank(value, at, p).map(|s| Self(s.trim().to_ascii_uppercase()))
+    }
+
+    fn placeholder() -> Self {
+        Self::default()
+    }
 }
 
 impl Action for WeglyCreateChat {
@@ -148,86 +135,20 @@ impl Action for WeglyCreateChat {
     type Request = CreateChat;
 
     fn validate(body: &Value, ctx: &ValidationContext) -> Result<CreateChat, Problems> {
-        let mut p = Problems::new();
-        let Some(mut f) = Fields::object(body, "", &mut p) else {
-            return Err(p);
-        };
-        let whatsapp_phone_id = f.required_uuid("whatsapp_phone_id", &mut p);
-        let raw_contact = f.required_str("wa_contact_id", &mut p);
-        let wa_contact = if raw_contact.is_empty() {
-            None
-        } else if check_max_chars("wa_contact_id", &raw_contact, WA_CONTACT_ID_MAX, &mut p) {
-            Phone::parse(&raw_contact, ctx.phone_region)
-                .map_err(|why| p.add("wa_contact_id", why))
-                .ok()
-        } else {
-            None
-        };
-        let template = match f.required_object("template", &mut p) {
-            Some(mut t) => {
-                let name = t.required_str("name", &mut p);
-                let language = t.required_str("language", &mut p);
-                t.reject_unknown(&mut p, |_| false);
-                Template { name, language }
-            }
-            None => Template {
-                name: String::new(),
-                language: String::new(),
-            },
-        };
-        let template_fields =
-            f.optional_object_array("template_fields", &mut p, read_template_field);
-        let person_contact_id = f.optional_uuid("person_contact_id", &mut p);
-        let remote_profile_name = match f.take_nullable("remote_profile_name") {
-            None => None,
-            Some(Value::Null) => Some(Value::Null),
-            Some(Value::String(name)) => {
-                check_max_chars("remote_profile_name", name, REMOTE_PROFILE_NAME_MAX, &mut p);
-                Some(Value::String(name.clone()))
-            }
-            Some(_) => {
-                p.add("remote_profile_name", "must be text or null");
-                None
-            }
-        };
-        let crm_person_id = f.nullable_uuid("crm_person_id", &mut p);
-        let assigned_agent_id = f.nullable_uuid("assigned_agent_id", &mut p);
-        let status = f.optional_enum("status", STATUSES, &mut p);
-        f.reject_unknown(&mut p, |_| false);
-        p.into_result()?;
-        let Some(wa_contact) = wa_contact else {
-            return Err(Problems::single("wa_contact_id", "is required"));
-        };
-        Ok(CreateChat {
-            whatsapp_phone_id,
-            wa_contact,
-            template,
-            template_fields,
-            person_contact_id,
-            remote_profile_name,
-            crm_person_id,
-            assigned_agent_id,
-            status,
-        })
+        read_body(body, ctx)
     }
 
     fn provider_request(
         request: &CreateChat,
         connection: &WeglyConnection,
     ) -> Result<ProviderRequest, Problems> {
-        let body = Body {
-            whatsapp_phone_id: &request.whatsapp_phone_id,
-            wa_contact_id: request
-                .wa_contact
+        let mut body = serde_json::to_value(request).unwrap_or_default();
+        body["wa_contact_id"] = Value::String(
+            request
+                .wa_contact_id
+                .phone()
                 .to_format(connection.wa_contact_id_format),
-            template: &request.template,
-            template_fields: request.template_fields.as_ref(),
-            person_contact_id: request.person_contact_id.as_ref(),
-            remote_profile_name: request.remote_profile_name.as_ref(),
-            crm_person_id: request.crm_person_id.as_ref(),
-            assigned_agent_id: request.assigned_agent_id.as_ref(),
-            status: request.status,
-        };
+        );
         let mut headers = vec![(
             "authorization",
             format!("Bearer {}", connection.token.expose()),
@@ -238,7 +159,7 @@ impl Action for WeglyCreateChat {
         Ok(ProviderRequest {
             url: format!("{}/integrations/external/chats", connection.base_url),
             headers,
-            body: serde_json::to_value(body).unwrap_or_default(),
+            body,
         })
     }
 
@@ -252,7 +173,7 @@ impl Action for WeglyCreateChat {
     }
 
     fn contact_for_log(request: &CreateChat) -> String {
-        mask::phone(&request.wa_contact.to_format(PhoneFormat::E164))
+        mask::phone(&request.wa_contact_id.phone().to_format(PhoneFormat::E164))
     }
 }
 
@@ -359,6 +280,10 @@ mod tests {
                 "status",
                 "tag"
             ]
+        );
+        assert_eq!(
+            err.list()[1].problem,
+            "must be at most 50 characters, not 51"
         );
     }
 

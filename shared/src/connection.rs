@@ -1,8 +1,9 @@
 //! What a provider connection secret holds, and the pieces every connection shares.
 
-use crate::validate::{Fields, Problems};
+use crate::validate::{Field, Problems, ValidationContext, check_url, non_blank};
 use serde_json::Value;
 use std::fmt;
+use std::marker::PhantomData;
 
 /// A provider connection read from the JSON value of a Secrets Manager secret.
 pub trait Connection: Sized + Send + Sync + 'static {
@@ -34,36 +35,88 @@ impl fmt::Debug for Token {
     }
 }
 
-/// Reads the required token under `key`.
-pub fn required_token<'a>(fields: &mut Fields<'a>, key: &'a str, problems: &mut Problems) -> Token {
-    Token::new(fields.required_str(key, problems).trim())
+/// A required token: a non-blank string, trimmed (a secret pasted with a newline still works).
+impl Field for Token {
+    fn read(value: &Value, at: &str, _: &ValidationContext, p: &mut Problems) -> Option<Self> {
+        non_blank(value, at, p).map(|token| Token::new(token.trim()))
+    }
+
+    fn placeholder() -> Self {
+        Token::new("")
+    }
 }
 
-/// Reads an optional base URL, falling back to `default`; the trailing slash is dropped so
-/// paths can be appended as they are written in the provider's documentation. It must be
-/// `https://`: the token travels with every call. Plain `http://` is accepted for loopback hosts
-/// only (a local stand-in of the provider).
-pub fn base_url<'a>(
-    fields: &mut Fields<'a>,
-    key: &'a str,
-    default: &str,
-    problems: &mut Problems,
-) -> String {
-    let path = fields.path_of(key);
-    match fields.optional_str(key, problems) {
-        None => default.to_string(),
-        Some(url) => {
-            if crate::validate::check_url(&path, &url, problems)
-                && !url.trim().to_ascii_lowercase().starts_with("https://")
-                && !is_loopback(&url)
-            {
-                problems.add(
-                    &path,
-                    "must be an https:// URL (http:// only for 127.0.0.1, localhost or [::1])",
-                );
-            }
-            url.trim().trim_end_matches('/').to_string()
+/// A provider that is reached at one address unless the connection names another.
+pub trait Hosted {
+    const DEFAULT_BASE_URL: &'static str;
+}
+
+/// The address of the provider behind connection `C`: the secret's `base_url`, or the
+/// provider's own when the secret has none. The trailing slash is dropped so paths can be
+/// appended as the provider's documentation writes them. It must be `https://`: the token
+/// travels with every call. Plain `http://` is accepted for loopback hosts only (a local
+/// stand-in of the provider).
+pub struct BaseUrl<C>(String, PhantomData<fn() -> C>);
+
+impl<C> BaseUrl<C> {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A base URL written in code (tests, local tools), taken as it is.
+impl<C> From<&str> for BaseUrl<C> {
+    fn from(url: &str) -> Self {
+        Self(url.trim_end_matches('/').to_string(), PhantomData)
+    }
+}
+
+impl<C> fmt::Display for BaseUrl<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<C> fmt::Debug for BaseUrl<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl<C> Clone for BaseUrl<C> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone(), PhantomData)
+    }
+}
+
+impl<C> PartialEq for BaseUrl<C> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl<C: Hosted> Field for BaseUrl<C> {
+    fn read(value: &Value, at: &str, _: &ValidationContext, p: &mut Problems) -> Option<Self> {
+        let typed = non_blank(value, at, p)?;
+        let url = typed.trim();
+        if check_url(at, typed, p)
+            && !url.to_ascii_lowercase().starts_with("https://")
+            && !is_loopback(url)
+        {
+            p.add(
+                at,
+                "must be an https:// URL (http:// only for 127.0.0.1, localhost or [::1])",
+            );
         }
+        Some(Self::from(url))
+    }
+
+    fn missing(_at: &str, _null: bool, _p: &mut Problems) -> Option<Self> {
+        Some(Self::from(C::DEFAULT_BASE_URL))
+    }
+
+    fn placeholder() -> Self {
+        Self::from(C::DEFAULT_BASE_URL)
     }
 }
 
@@ -91,12 +144,36 @@ fn is_loopback(url: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn base(url: &str) -> Result<String, Problems> {
-        let secret = serde_json::json!({ "base_url": url });
+    use crate::validate::{Fields, read_key};
+
+    struct Somewhere;
+
+    impl Hosted for Somewhere {
+        const DEFAULT_BASE_URL: &'static str = "https://default.example.com";
+    }
+
+    fn read(secret: serde_json::Value) -> Result<String, Problems> {
         let mut problems = Problems::new();
         let mut f = Fields::object(&secret, "", &mut problems).unwrap();
-        let got = base_url(&mut f, "base_url", "https://default", &mut problems);
-        problems.into_result().map(|()| got)
+        let cx = ValidationContext::default();
+        let got: BaseUrl<Somewhere> = read_key(&mut f, "base_url", &cx, &mut problems);
+        problems.into_result().map(|()| got.to_string())
+    }
+
+    fn base(url: &str) -> Result<String, Problems> {
+        read(serde_json::json!({ "base_url": url }))
+    }
+
+    #[test]
+    fn a_missing_base_url_is_the_providers_own() {
+        assert_eq!(
+            read(serde_json::json!({})).unwrap(),
+            "https://default.example.com"
+        );
+        assert_eq!(
+            read(serde_json::json!({"base_url": null})).unwrap(),
+            "https://default.example.com"
+        );
     }
 
     #[test]

@@ -90,6 +90,13 @@ pub struct Context<'a> {
 }
 
 impl Mapping {
+    /// The mapping that writes an empty object.
+    pub fn empty() -> Self {
+        Self {
+            template: Value::Object(Map::new()),
+        }
+    }
+
     /// Checks every placeholder of `template`; problems are located under `path`.
     pub fn parse(template: &Value, path: &str) -> Result<Self, Problems> {
         let mut problems = Problems::new();

@@ -254,7 +254,7 @@ fn lease<C>(cached: &Cached<C>) -> Lease<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::{Fields, Problems};
+    use crate::validate::{Fields, Problems, ValidationContext, read_key};
 
     #[derive(Debug)]
     struct Demo {
@@ -264,9 +264,10 @@ mod tests {
     impl Connection for Demo {
         const PROVIDER: &'static str = "Demo";
         fn from_secret(value: &Value) -> Result<Self, Problems> {
+            let cx = ValidationContext::default();
             let mut problems = Problems::new();
             let token = Fields::object(value, "", &mut problems)
-                .map(|mut f| f.required_str("token", &mut problems))
+                .map(|mut f| read_key(&mut f, "token", &cx, &mut problems))
                 .unwrap_or_default();
             problems.into_result().map(|_| Demo { token })
         }

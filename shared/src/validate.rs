@@ -1,13 +1,14 @@
-//! Field-by-field validation of a JSON request body.
+//! Field-by-field validation of JSON: request bodies and connection secrets.
 //!
 //! serde stops at the first problem; a user fixing a form mapping wants every bad field at once.
-//! [`Fields`] reads one JSON object, records each problem under the field's full path
-//! (`message.content`, `template_fields[1].index`) and remembers which keys it read, so that
+//! [`Fields`] holds one JSON object, names each problem by the field's full path
+//! (`message.content`, `template_fields[1].index`) and remembers which keys were read, so that
 //! whatever is left over can be rejected by name (typo protection).
 //!
-//! Required readers return a value even when the field is bad (an empty default) and record the
-//! problem instead; callers build their typed request only after [`Problems::into_result`] says
-//! nothing was recorded, so no default ever reaches a provider.
+//! Requests and secrets are declared once with [`crate::validated_object!`]; the type of each
+//! field (see `validate/field.rs`) says how it is read. A bad field holds a placeholder while
+//! the rest is read, and nothing is built for a provider until [`Problems::into_result`] says
+//! nothing was found.
 
 use crate::phone::PhoneRegion;
 use serde_json::{Map, Value};
@@ -18,8 +19,8 @@ mod declare;
 mod field;
 
 pub use field::{
-    AsText, Count, Email, Field, HttpUrl, Id, IdString, Nullable, PhoneUpTo, Remainder, TextMap,
-    TextUpTo, Uuid, non_blank, read_key,
+    AsText, Count, DeclaredObject, Email, Field, HttpUrl, Id, IdString, Nullable, PhoneUpTo,
+    Remainder, TextMap, TextUpTo, Uuid, non_blank, read_key,
 };
 
 /// What validation needs besides the body.
@@ -35,6 +36,20 @@ pub fn read_body<T: Field>(body: &Value, cx: &ValidationContext) -> Result<T, Pr
     let read = T::read(body, "", cx, &mut problems);
     problems.into_result()?;
     read.ok_or_else(|| Problems::single("(body)", "could not be read"))
+}
+
+/// Reads the keys `T` declares from an object that holds others too (a connection secret keeps
+/// webhook settings beside the credentials), or every problem found in them.
+pub fn read_declared<T: DeclaredObject>(
+    value: &Value,
+    cx: &ValidationContext,
+) -> Result<T, Problems> {
+    let mut problems = Problems::new();
+    let Some(mut fields) = Fields::object(value, "", &mut problems) else {
+        return Err(problems);
+    };
+    let read = T::read_fields(&mut fields, cx, &mut problems);
+    problems.into_result().map(|()| read)
 }
 
 /// One bad field: where it is and what is wrong with it.
@@ -219,104 +234,6 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// A required, non-blank string.
-    pub fn required_str(&mut self, key: &'a str, problems: &mut Problems) -> String {
-        match self.take(key) {
-            None => {
-                problems.add(self.path_of(key), "is required");
-                String::new()
-            }
-            Some(value) => self.string_value(key, value, problems).unwrap_or_default(),
-        }
-    }
-
-    /// An optional string; present but blank counts as a problem.
-    pub fn optional_str(&mut self, key: &'a str, problems: &mut Problems) -> Option<String> {
-        let value = self.take(key)?;
-        self.string_value(key, value, problems)
-    }
-
-    fn string_value(&self, key: &str, value: &Value, problems: &mut Problems) -> Option<String> {
-        match value {
-            Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
-            Value::String(_) => {
-                problems.add(self.path_of(key), "must not be empty");
-                None
-            }
-            other => {
-                problems.add(
-                    self.path_of(key),
-                    format!("must be a string, not {}", type_name(other)),
-                );
-                None
-            }
-        }
-    }
-
-    /// A required positive integer id; a string of digits is accepted (form data is text).
-    pub fn required_id(&mut self, key: &'a str, problems: &mut Problems) -> u64 {
-        match self.take(key) {
-            None => {
-                problems.add(self.path_of(key), "is required");
-                0
-            }
-            Some(value) => self.id_value(key, value, problems).unwrap_or_default(),
-        }
-    }
-
-    /// An optional positive integer id.
-    pub fn optional_id(&mut self, key: &'a str, problems: &mut Problems) -> Option<u64> {
-        let value = self.take(key)?;
-        self.id_value(key, value, problems)
-    }
-
-    fn id_value(&self, key: &str, value: &Value, problems: &mut Problems) -> Option<u64> {
-        let parsed = match value {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse::<u64>().ok(),
-            _ => None,
-        };
-        match parsed {
-            Some(id) if id > 0 => Some(id),
-            _ => {
-                problems.add(self.path_of(key), "must be a positive whole number");
-                None
-            }
-        }
-    }
-
-    /// An optional boolean.
-    pub fn optional_bool(&mut self, key: &'a str, problems: &mut Problems) -> Option<bool> {
-        match self.take(key)? {
-            Value::Bool(b) => Some(*b),
-            other => {
-                problems.add(
-                    self.path_of(key),
-                    format!("must be true or false, not {}", type_name(other)),
-                );
-                None
-            }
-        }
-    }
-
-    /// An optional value from a closed list, compared exactly.
-    pub fn optional_enum(
-        &mut self,
-        key: &'a str,
-        allowed: &[&'static str],
-        problems: &mut Problems,
-    ) -> Option<&'static str> {
-        let s = self.optional_str(key, problems)?;
-        let found = allowed.iter().copied().find(|a| *a == s);
-        if found.is_none() {
-            problems.add(
-                self.path_of(key),
-                format!("must be one of {}, not {s:?}", allowed.join(", ")),
-            );
-        }
-        found
-    }
-
     /// An optional nested object, read with its own [`Fields`].
     pub fn optional_object(&mut self, key: &'a str, problems: &mut Problems) -> Option<Fields<'a>> {
         let path = self.path_of(key);
@@ -401,13 +318,14 @@ mod tests {
     #[test]
     fn collects_every_problem_with_its_path() {
         let body = json!({"a": "", "n": "x", "inner": {"flag": 1}, "typo": true});
+        let cx = ValidationContext::default();
         let mut problems = Problems::new();
         let mut f = Fields::object(&body, "", &mut problems).unwrap();
-        f.required_str("a", &mut problems);
-        f.required_str("missing", &mut problems);
-        f.optional_id("n", &mut problems);
+        let _: String = read_key(&mut f, "a", &cx, &mut problems);
+        let _: String = read_key(&mut f, "missing", &cx, &mut problems);
+        let _: Option<Id> = read_key(&mut f, "n", &cx, &mut problems);
         if let Some(mut inner) = f.optional_object("inner", &mut problems) {
-            inner.optional_bool("flag", &mut problems);
+            let _: Option<bool> = read_key(&mut inner, "flag", &cx, &mut problems);
         }
         f.reject_unknown(&mut problems, |_| false);
         let fields: Vec<&str> = problems.list().iter().map(|p| p.field.as_str()).collect();
@@ -417,12 +335,13 @@ mod tests {
     #[test]
     fn ids_accept_digit_strings_but_not_zero() {
         let body = json!({"a": "42", "b": 7, "c": 0, "d": "7a"});
+        let cx = ValidationContext::default();
         let mut problems = Problems::new();
         let mut f = Fields::object(&body, "", &mut problems).unwrap();
-        assert_eq!(f.required_id("a", &mut problems), 42);
-        assert_eq!(f.required_id("b", &mut problems), 7);
-        f.required_id("c", &mut problems);
-        f.required_id("d", &mut problems);
+        let mut id = |key| read_key::<Id>(&mut f, key, &cx, &mut problems).get();
+        assert_eq!((id("a"), id("b")), (42, 7));
+        id("c");
+        id("d");
         assert_eq!(problems.list().len(), 2);
     }
 

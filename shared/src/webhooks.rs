@@ -26,28 +26,47 @@
 use crate::connection::{Connection, Token};
 use crate::forms::{SOURCES, Source};
 use crate::mapping::Mapping;
-use crate::validate::{Fields, Problems};
+use crate::validate::{Field, Fields, Problems, ValidationContext, read_key};
+use crate::validated_object;
 use serde_json::Value;
 
 /// The webhook key of direct JSON calls (no form source in the URL).
 pub const DIRECT: &str = "direct";
 
-/// One source's settings.
-#[derive(Debug, Clone, Default)]
-pub struct SourceSettings {
-    /// The HMAC-SHA256 key the source signs its bodies with (Typeform, Tally, Google Forms).
-    pub signing_secret: Option<Token>,
-    /// A token the webhook URL (`?token=`) or an `X-Ponte-Token` header must carry.
-    pub token: Option<Token>,
-    /// `"public": true`: the operator accepts callers that prove nothing.
-    pub public: bool,
-    pub mapping: Option<Mapping>,
+validated_object! {
+    /// One route's settings: `webhooks.<source>` (or `webhooks.direct`).
+    #[derive(Debug, Clone, Default)]
+    pub struct SourceSettings {
+        /// The HMAC-SHA256 key the source signs its bodies with (Typeform, Tally, Google Forms).
+        pub signing_secret: Option<Token>,
+        /// A token the webhook URL (`?token=`) or an `X-Ponte-Token` header must carry.
+        pub token: Option<Token>,
+        /// `"public": true`: the operator accepts callers that prove nothing.
+        pub public: Option<bool>,
+        pub mapping: Option<Mapping>,
+    }
 }
 
 impl SourceSettings {
     /// True when these settings say how callers are checked (or that they are not).
     fn guards(&self) -> bool {
-        self.signing_secret.is_some() || self.token.is_some() || self.public
+        self.signing_secret.is_some() || self.token.is_some() || self.is_public()
+    }
+
+    /// Whether the operator opted this route in to anonymous callers.
+    pub fn is_public(&self) -> bool {
+        self.public == Some(true)
+    }
+}
+
+/// A mapping kept in the secret, its problems located under its key.
+impl Field for Mapping {
+    fn read(value: &Value, at: &str, _: &ValidationContext, p: &mut Problems) -> Option<Self> {
+        parse_mapping(value, at, p)
+    }
+
+    fn placeholder() -> Self {
+        Mapping::empty()
     }
 }
 
@@ -116,35 +135,25 @@ impl Webhooks {
             let name = key
                 .parse::<Source>()
                 .map_or(DIRECT.to_string(), |s| s.name().to_string());
-            let Some(mut settings_fields) = f.optional_object(key, &mut problems) else {
+            let settings: Option<SourceSettings> =
+                read_key(&mut f, key, &ValidationContext::default(), &mut problems);
+            let Some(settings) = settings else {
                 continue;
             };
-            let signing_secret = settings_fields
-                .optional_str("signing_secret", &mut problems)
-                .map(Token::new);
-            let token = settings_fields
-                .optional_str("token", &mut problems)
-                .map(Token::new);
-            let public = settings_fields
-                .optional_bool("public", &mut problems)
-                .unwrap_or(false);
-            let mapping = settings_fields
-                .take("mapping")
-                .and_then(|m| parse_mapping(m, &format!("{path}.mapping"), &mut problems));
-            settings_fields.reject_unknown(&mut problems, |_| false);
-            if public && (signing_secret.is_some() || token.is_some()) {
+            let signing_secret = settings.signing_secret.is_some();
+            if settings.is_public() && (signing_secret || settings.token.is_some()) {
                 problems.add(
                     format!("{path}.public"),
                     "cannot stand beside a token or signing_secret: a route is checked or public",
                 );
             }
-            if signing_secret.is_some() && name == DIRECT {
+            if signing_secret && name == DIRECT {
                 problems.add(
                     format!("{path}.signing_secret"),
                     "direct calls are not signed, so this would verify nothing: set a token instead",
                 );
             }
-            if signing_secret.is_some() && name != DIRECT {
+            if signing_secret && name != DIRECT {
                 let signs = name
                     .parse::<Source>()
                     .ok()
@@ -157,15 +166,7 @@ impl Webhooks {
                     );
                 }
             }
-            webhooks.sources.push((
-                name,
-                SourceSettings {
-                    signing_secret,
-                    token,
-                    public,
-                    mapping,
-                },
-            ));
+            webhooks.sources.push((name, settings));
         }
         problems.into_result()?;
         Ok(webhooks)
@@ -184,7 +185,7 @@ impl Webhooks {
             Some(own) => Protection {
                 signing_secret: own.signing_secret.as_ref(),
                 token: own.token.as_ref(),
-                public: own.public,
+                public: own.is_public(),
             },
             None => Protection {
                 signing_secret: None,

@@ -3,37 +3,33 @@
 //! Cloud Chat is a hosted Chatwoot: the account id goes in the path, the token in the
 //! `api_access_token` header.
 
-use crate::connection::{Connection, Token, base_url, required_token};
-use crate::validate::{Fields, Problems};
+use crate::connection::{BaseUrl, Connection, Hosted, Token};
+use crate::validate::{Id, Problems, ValidationContext, read_declared};
+use crate::validated_object;
 use serde_json::Value;
 
 pub const DEFAULT_BASE_URL: &str = "https://cloudchat.cloudhumans.com";
 
-/// `{"api_access_token": "…", "account_id": "123", "base_url": "https://…"}`
-#[derive(Debug, Clone)]
-pub struct CloudChatConnection {
-    pub api_access_token: Token,
-    pub account_id: u64,
-    pub base_url: String,
+validated_object! {
+    /// `{"api_access_token": "…", "account_id": "123", "base_url": "https://…"}`; the secret's
+    /// other keys are webhook settings, read apart.
+    #[derive(Debug, Clone)]
+    pub struct CloudChatConnection {
+        pub api_access_token: Token,
+        pub account_id: Id,
+        pub base_url: BaseUrl<CloudChatConnection>,
+    }
+}
+
+impl Hosted for CloudChatConnection {
+    const DEFAULT_BASE_URL: &'static str = DEFAULT_BASE_URL;
 }
 
 impl Connection for CloudChatConnection {
     const PROVIDER: &'static str = "Cloud Chat";
 
     fn from_secret(value: &Value) -> Result<Self, Problems> {
-        let mut problems = Problems::new();
-        let Some(mut f) = Fields::object(value, "", &mut problems) else {
-            return Err(problems);
-        };
-        let api_access_token = required_token(&mut f, "api_access_token", &mut problems);
-        let account_id = f.required_id("account_id", &mut problems);
-        let base_url = base_url(&mut f, "base_url", DEFAULT_BASE_URL, &mut problems);
-        problems.into_result()?;
-        Ok(Self {
-            api_access_token,
-            account_id,
-            base_url,
-        })
+        read_declared(value, &ValidationContext::default())
     }
 }
 
@@ -42,7 +38,8 @@ impl CloudChatConnection {
     pub fn account_url(&self, path: &str) -> String {
         format!(
             "{}/api/v1/accounts/{}{path}",
-            self.base_url, self.account_id
+            self.base_url,
+            self.account_id.get()
         )
     }
 
@@ -80,8 +77,8 @@ mod tests {
         let c =
             CloudChatConnection::from_secret(&json!({"api_access_token": "t", "account_id": 7}))
                 .unwrap();
-        assert_eq!(c.base_url, DEFAULT_BASE_URL);
-        assert_eq!(c.account_id, 7);
+        assert_eq!(c.base_url.as_str(), DEFAULT_BASE_URL);
+        assert_eq!(c.account_id.get(), 7);
     }
 
     #[test]

@@ -248,7 +248,7 @@ mod tests {
         let request = validate(seed_example()).unwrap();
         let connection = CloudChatConnection {
             api_access_token: Token::new("SEU_TOKEN_DE_API"),
-            account_id: 42,
+            account_id: 42.into(),
             base_url: "https://chat.example.com".into(),
         };
         let call = CloudChatCreateConversation::provider_request(&request, &connection).unwrap();

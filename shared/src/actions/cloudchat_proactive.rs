@@ -140,7 +140,7 @@ mod tests {
         let request = validate(seed_example()).unwrap();
         let connection = CloudChatConnection {
             api_access_token: Token::new("ACCESS_TOKEN"),
-            account_id: 9,
+            account_id: 9.into(),
             base_url: "https://cloudchat.cloudhumans.com".into(),
         };
         let call = CloudChatProactiveWhatsapp::provider_request(&request, &connection).unwrap();

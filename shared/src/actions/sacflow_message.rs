@@ -5,12 +5,12 @@
 //! `account_id` fills it.
 
 use crate::action::{Action, ValidationContext};
-use crate::connection::{Connection, Token, base_url, required_token};
+use crate::connection::{BaseUrl, Connection, Hosted, Token};
 use crate::mask;
 use crate::phone::{Phone, PhoneFormat, as_international_digits};
 use crate::provider::{ProviderRequest, ProviderResponse};
 use crate::validate::{AsText, Count, Field, Fields, HttpUrl, Id, Problems, TextMap, TextUpTo};
-use crate::validate::{read_body, read_key};
+use crate::validate::{DeclaredObject, read_body, read_declared, read_key};
 use crate::{one_of, validated_object};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -20,31 +20,27 @@ pub struct SacflowSendMessage;
 pub const DEFAULT_BASE_URL: &str = "https://api.sacflow.io";
 pub const SUMMARY_MAX: usize = 300;
 
-/// `{"token": "…", "account_id": 123, "base_url": "…"}`
-#[derive(Debug, Clone)]
-pub struct SacflowConnection {
-    pub token: Token,
-    pub account_id: Option<u64>,
-    pub base_url: String,
+validated_object! {
+    /// `{"token": "…", "account_id": 123, "base_url": "…"}`; the secret's other keys are webhook
+    /// settings, read apart.
+    #[derive(Debug, Clone)]
+    pub struct SacflowConnection {
+        pub token: Token,
+        /// The account messages go from when the event names none.
+        pub account_id: Option<Id>,
+        pub base_url: BaseUrl<SacflowConnection>,
+    }
+}
+
+impl Hosted for SacflowConnection {
+    const DEFAULT_BASE_URL: &'static str = DEFAULT_BASE_URL;
 }
 
 impl Connection for SacflowConnection {
     const PROVIDER: &'static str = "Sacflow";
 
     fn from_secret(value: &Value) -> Result<Self, Problems> {
-        let mut problems = Problems::new();
-        let Some(mut f) = Fields::object(value, "", &mut problems) else {
-            return Err(problems);
-        };
-        let token = required_token(&mut f, "token", &mut problems);
-        let account_id = f.optional_id("account_id", &mut problems);
-        let base_url = base_url(&mut f, "base_url", DEFAULT_BASE_URL, &mut problems);
-        problems.into_result()?;
-        Ok(Self {
-            token,
-            account_id,
-            base_url,
-        })
+        read_declared(value, &ValidationContext::default())
     }
 }
 
@@ -307,7 +303,7 @@ impl Action for SacflowSendMessage {
         request: &SendMessage,
         connection: &SacflowConnection,
     ) -> Result<ProviderRequest, Problems> {
-        let Some(account_id) = request.account_id.map(Id::get).or(connection.account_id) else {
+        let Some(account_id) = request.account_id.or(connection.account_id).map(Id::get) else {
             return Err(Problems::single(
                 "accountId",
                 "is required: send it in the event or put account_id in the connection secret",
@@ -367,7 +363,7 @@ mod tests {
     fn connection(account_id: Option<u64>) -> SacflowConnection {
         SacflowConnection {
             token: Token::new("API_TOKEN"),
-            account_id,
+            account_id: account_id.map(Id::from),
             base_url: DEFAULT_BASE_URL.into(),
         }
     }

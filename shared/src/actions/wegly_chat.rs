@@ -4,14 +4,12 @@
 //! `Authorization: Bearer <token>`, and an `Origin` header when the key is restricted to a domain.
 
 use crate::action::{Action, ValidationContext};
-use crate::connection::{Connection, Token, base_url, required_token};
+use crate::connection::{BaseUrl, Connection, Hosted, Token};
 use crate::mask;
 use crate::phone::PhoneFormat;
 use crate::provider::ProviderRequest;
-use crate::validate::{
-    AsText, Count, Field, Fields, Nullable, PhoneUpTo, Problems, TextUpTo, Uuid,
-};
-use crate::validate::{non_blank, read_body};
+use crate::validate::{AsText, Count, Field, Nullable, PhoneUpTo, Problems, TextUpTo, Uuid};
+use crate::validate::{non_blank, read_body, read_declared};
 use crate::{one_of, validated_object};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -22,44 +20,44 @@ pub const DEFAULT_BASE_URL: &str = "https://api.wegly.com.br";
 pub const WA_CONTACT_ID_MAX: usize = 50;
 pub const REMOTE_PROFILE_NAME_MAX: usize = 255;
 
-/// `{"token": "…", "base_url": "…", "origin": "…", "wa_contact_id_format": "national"}`
-#[derive(Debug, Clone)]
-pub struct WeglyConnection {
-    pub token: Token,
-    pub base_url: String,
-    /// Sent as the `Origin` header, for keys restricted to an allowed domain.
-    pub origin: Option<String>,
-    /// How `wa_contact_id` is written: national digits (the documentation's `11999999999`,
-    /// the default) or international digits (`5511999999999`).
-    pub wa_contact_id_format: PhoneFormat,
+validated_object! {
+    /// `{"token": "…", "base_url": "…", "origin": "…", "wa_contact_id_format": "national"}`; the
+    /// secret's other keys are webhook settings, read apart.
+    #[derive(Debug, Clone)]
+    pub struct WeglyConnection {
+        pub token: Token,
+        pub base_url: BaseUrl<WeglyConnection>,
+        /// Sent as the `Origin` header, for keys restricted to an allowed domain.
+        pub origin: Option<String>,
+        /// How `wa_contact_id` is written: national digits (the documentation's `11999999999`,
+        /// the default) or international digits (`5511999999999`).
+        pub wa_contact_id_format: Option<ContactIdFormat>,
+    }
+}
+
+one_of! {
+    pub enum ContactIdFormat { National = "national", International = "international" }
+}
+
+impl WeglyConnection {
+    /// How this connection writes `wa_contact_id`.
+    pub fn contact_id_format(&self) -> PhoneFormat {
+        match self.wa_contact_id_format {
+            Some(ContactIdFormat::International) => PhoneFormat::InternationalDigits,
+            Some(ContactIdFormat::National) | None => PhoneFormat::NationalDigits,
+        }
+    }
+}
+
+impl Hosted for WeglyConnection {
+    const DEFAULT_BASE_URL: &'static str = DEFAULT_BASE_URL;
 }
 
 impl Connection for WeglyConnection {
     const PROVIDER: &'static str = "Wegly";
 
     fn from_secret(value: &Value) -> Result<Self, Problems> {
-        let mut problems = Problems::new();
-        let Some(mut f) = Fields::object(value, "", &mut problems) else {
-            return Err(problems);
-        };
-        let token = required_token(&mut f, "token", &mut problems);
-        let base_url = base_url(&mut f, "base_url", DEFAULT_BASE_URL, &mut problems);
-        let origin = f.optional_str("origin", &mut problems);
-        let wa_contact_id_format = match f.optional_enum(
-            "wa_contact_id_format",
-            &["national", "international"],
-            &mut problems,
-        ) {
-            Some("international") => PhoneFormat::InternationalDigits,
-            _ => PhoneFormat::NationalDigits,
-        };
-        problems.into_result()?;
-        Ok(Self {
-            token,
-            base_url,
-            origin,
-            wa_contact_id_format,
-        })
+        read_declared(value, &ValidationContext::default())
     }
 }
 
@@ -147,7 +145,7 @@ impl Action for WeglyCreateChat {
             request
                 .wa_contact_id
                 .phone()
-                .to_format(connection.wa_contact_id_format),
+                .to_format(connection.contact_id_format()),
         );
         let mut headers = vec![(
             "authorization",

@@ -19,8 +19,8 @@
 /// }
 /// ```
 ///
-/// Besides the struct, it writes `Contact::read_fields` (read the declared keys, then the
-/// check) and an implementation of [`crate::validate::Field`], which also rejects keys the
+/// Besides the struct, it implements [`crate::validate::DeclaredObject`] (read the declared
+/// keys, then the check) and [`crate::validate::Field`], which also rejects keys the
 /// struct does not declare. A `rest:` field (a [`crate::validate::Remainder`]) takes every
 /// other key instead, for objects whose other keys are open.
 ///
@@ -55,10 +55,8 @@ macro_rules! validated_object {
             $($(#[$rest_attr])* $rest_vis $rest: $rest_type,)?
         }
 
-        impl $name {
-            /// Reads the declared keys of `fields` and checks the rules across them; keys it
-            /// does not declare are left unread.
-            pub fn read_fields(
+        impl $crate::validate::DeclaredObject for $name {
+            fn read_fields(
                 fields: &mut $crate::validate::Fields<'_>,
                 cx: &$crate::validate::ValidationContext,
                 p: &mut $crate::validate::Problems,
@@ -88,7 +86,7 @@ macro_rules! validated_object {
                 p: &mut $crate::validate::Problems,
             ) -> Option<Self> {
                 let mut fields = $crate::validate::Fields::object(value, at, p)?;
-                let read = Self::read_fields(&mut fields, cx, p);
+                let read = <Self as $crate::validate::DeclaredObject>::read_fields(&mut fields, cx, p);
                 fields.reject_unknown(p, |_| false);
                 Some(read)
             }

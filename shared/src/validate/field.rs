@@ -449,6 +449,14 @@ impl<const MAX: usize> Field for PhoneUpTo<MAX> {
     }
 }
 
+/// An object declared with [`crate::validated_object!`]: its declared keys, read out of an
+/// object whose other keys are left to the caller.
+pub trait DeclaredObject: Sized {
+    /// Reads the declared keys of `fields`, then the rules across them; keys it does not
+    /// declare are left unread.
+    fn read_fields(fields: &mut Fields<'_>, cx: &ValidationContext, p: &mut Problems) -> Self;
+}
+
 /// The keys of an object left over once its declared fields are read, for requests whose
 /// other keys are open (a template's own variables).
 pub trait Remainder: Sized + Default {

@@ -9,6 +9,7 @@ use ponte::action::{Action, ValidationContext};
 use ponte::actions::{
     CloudChatCreateConversation, CloudChatProactiveWhatsapp, SacflowSendMessage, WeglyCreateChat,
 };
+use ponte::connection::Connection;
 use ponte::forms::{self, Source};
 use ponte::mapping::{Context, Mapping};
 use ponte::{envelope, trigger, webhooks};
@@ -69,6 +70,9 @@ fn json() -> impl Strategy<Value = Value> {
         Just("Message".to_string()),
         Just("detail".to_string()),
         Just("template_fields".to_string()),
+        Just("base_url".to_string()),
+        Just("token".to_string()),
+        Just("webhooks".to_string()),
         "[a-zA-Z_]{1,8}",
     ];
     let leaf = prop_oneof![
@@ -185,6 +189,27 @@ proptest! {
             } else {
                 prop_assert!(false, "a body with an unknown key must be refused");
             }
+        }
+    }
+
+    /// Connection secrets are outside input too (an operator's typo): any JSON reads or names
+    /// its problems, and a secret that reads sends its token only to https or this machine.
+    #[test]
+    fn connection_secrets_never_panic_and_keep_the_token_on_https(value in json(), url in prop_oneof![".{0,24}", "(https?|ftp)://[a-z0-9.:@\\[\\]]{0,16}(/.{0,6})?"]) {
+        let mut secret = value;
+        if let Value::Object(map) = &mut secret {
+            map.insert("base_url".into(), Value::String(url));
+        }
+        let _ = <CloudChatCreateConversation as Action>::Connection::from_secret(&secret);
+        let _ = <SacflowSendMessage as Action>::Connection::from_secret(&secret);
+        let _ = webhooks::Webhooks::from_secret(&secret);
+        if let Ok(wegly) = <WeglyCreateChat as Action>::Connection::from_secret(&secret) {
+            let base = wegly.base_url.as_str().to_ascii_lowercase();
+            prop_assert!(
+                base.starts_with("https://") || base.starts_with("http://127.0.0.1")
+                    || base.starts_with("http://localhost") || base.starts_with("http://[::1]"),
+                "{base}"
+            );
         }
     }
 

@@ -5,6 +5,7 @@
 //! Lambda invocation has left, so a slow provider never outlives the function.
 
 use crate::failure::Failure;
+use crate::validate::Problems;
 use serde_json::Value;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -15,6 +16,13 @@ pub struct ProviderRequest {
     /// Extra headers besides `Content-Type: application/json`; credentials among them.
     pub headers: Vec<(&'static str, String)>,
     pub body: Value,
+}
+
+/// The JSON body of a validated request. Its types serialize to JSON by construction; should one
+/// ever not, the request is refused with the reason rather than sent with an empty body.
+pub fn json_body(request: &impl serde::Serialize) -> Result<Value, Problems> {
+    serde_json::to_value(request)
+        .map_err(|e| Problems::single("(body)", format!("could not be written as JSON: {e}")))
 }
 
 impl fmt::Debug for ProviderRequest {

@@ -8,7 +8,7 @@ use super::cloudchat::CloudChatConnection;
 use crate::action::{Action, ValidationContext};
 use crate::mask;
 use crate::phone::Phone;
-use crate::provider::ProviderRequest;
+use crate::provider::{ProviderRequest, json_body};
 use crate::validate::{Email, Field, Fields, IdString, Problems, non_blank, read_body};
 use crate::{one_of, validated_object};
 use serde::{Serialize, Serializer};
@@ -183,7 +183,7 @@ impl Action for CloudChatCreateConversation {
         Ok(ProviderRequest {
             url: connection.account_url("/conversations"),
             headers: connection.auth_headers(),
-            body: serde_json::to_value(request).unwrap_or_default(),
+            body: json_body(request)?,
         })
     }
 

@@ -9,7 +9,7 @@ use super::cloudchat::CloudChatConnection;
 use crate::action::{Action, ValidationContext};
 use crate::mask;
 use crate::phone::Phone;
-use crate::provider::ProviderRequest;
+use crate::provider::{ProviderRequest, json_body};
 use crate::validate::{AsText, read_key};
 use crate::validate::{Fields, HttpUrl, IdString, Problems, Remainder, read_body};
 use crate::validated_object;
@@ -89,7 +89,7 @@ impl Action for CloudChatProactiveWhatsapp {
         Ok(ProviderRequest {
             url: connection.account_url("/conversations/create_proactive_whatsapp_conversation"),
             headers: connection.auth_headers(),
-            body: serde_json::to_value(request).unwrap_or_default(),
+            body: json_body(request)?,
         })
     }
 

@@ -8,7 +8,7 @@ use crate::action::{Action, ValidationContext};
 use crate::connection::{BaseUrl, Connection, Hosted, Token};
 use crate::mask;
 use crate::phone::{Phone, PhoneFormat, as_international_digits};
-use crate::provider::{ProviderRequest, ProviderResponse};
+use crate::provider::{ProviderRequest, ProviderResponse, json_body};
 use crate::validate::{AsText, Count, Field, Fields, HttpUrl, Id, Problems, TextMap, TextUpTo};
 use crate::validate::{DeclaredObject, read_body, read_declared, read_key};
 use crate::{one_of, validated_object};
@@ -309,7 +309,7 @@ impl Action for SacflowSendMessage {
                 "is required: send it in the event or put account_id in the connection secret",
             ));
         };
-        let mut body = serde_json::to_value(request).unwrap_or_default();
+        let mut body = json_body(request)?;
         body["accountId"] = Value::from(account_id);
         Ok(ProviderRequest {
             url: format!("{}/api/send-message", connection.base_url),

@@ -7,7 +7,7 @@ use crate::action::{Action, ValidationContext};
 use crate::connection::{BaseUrl, Connection, Hosted, Token};
 use crate::mask;
 use crate::phone::PhoneFormat;
-use crate::provider::ProviderRequest;
+use crate::provider::{ProviderRequest, json_body};
 use crate::validate::{AsText, Count, Field, Nullable, PhoneUpTo, Problems, TextUpTo, Uuid};
 use crate::validate::{non_blank, read_body, read_declared};
 use crate::{one_of, validated_object};
@@ -140,7 +140,7 @@ impl Action for WeglyCreateChat {
         request: &CreateChat,
         connection: &WeglyConnection,
     ) -> Result<ProviderRequest, Problems> {
-        let mut body = serde_json::to_value(request).unwrap_or_default();
+        let mut body = json_body(request)?;
         body["wa_contact_id"] = Value::String(
             request
                 .wa_contact_id

@@ -89,12 +89,6 @@ impl<C> Clone for BaseUrl<C> {
     }
 }
 
-impl<C> PartialEq for BaseUrl<C> {
-    fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0
-    }
-}
-
 impl<C: Hosted> Field for BaseUrl<C> {
     fn read(value: &Value, at: &str, _: &ValidationContext, p: &mut Problems) -> Option<Self> {
         let typed = non_blank(value, at, p)?;

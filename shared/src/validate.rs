@@ -74,14 +74,7 @@ impl Problems {
     }
 
     pub fn add(&mut self, field: impl Into<String>, problem: impl Into<String>) {
-        if self.0.len() >= MAX_PROBLEMS {
-            self.1 += 1;
-            return;
-        }
-        self.0.push(FieldProblem {
-            field: field.into(),
-            problem: problem.into(),
-        });
+        self.insert(self.position(), field, problem);
     }
 
     /// Where the next problem will go: for a problem that can only be decided later but

@@ -8,8 +8,6 @@ use crate::validate::{Id, Problems, ValidationContext, read_declared};
 use crate::validated_object;
 use serde_json::Value;
 
-pub const DEFAULT_BASE_URL: &str = "https://cloudchat.cloudhumans.com";
-
 validated_object! {
     /// `{"api_access_token": "…", "account_id": "123", "base_url": "https://…"}`; the secret's
     /// other keys are webhook settings, read apart.
@@ -22,7 +20,7 @@ validated_object! {
 }
 
 impl Hosted for CloudChatConnection {
-    const DEFAULT_BASE_URL: &'static str = DEFAULT_BASE_URL;
+    const DEFAULT_BASE_URL: &'static str = "https://cloudchat.cloudhumans.com";
 }
 
 impl Connection for CloudChatConnection {
@@ -77,7 +75,7 @@ mod tests {
         let c =
             CloudChatConnection::from_secret(&json!({"api_access_token": "t", "account_id": 7}))
                 .unwrap();
-        assert_eq!(c.base_url.as_str(), DEFAULT_BASE_URL);
+        assert_eq!(c.base_url.as_str(), CloudChatConnection::DEFAULT_BASE_URL);
         assert_eq!(c.account_id.get(), 7);
     }
 

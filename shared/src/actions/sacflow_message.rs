@@ -17,7 +17,6 @@ use serde_json::{Value, json};
 
 pub struct SacflowSendMessage;
 
-pub const DEFAULT_BASE_URL: &str = "https://api.sacflow.io";
 pub const SUMMARY_MAX: usize = 300;
 
 validated_object! {
@@ -33,7 +32,7 @@ validated_object! {
 }
 
 impl Hosted for SacflowConnection {
-    const DEFAULT_BASE_URL: &'static str = DEFAULT_BASE_URL;
+    const DEFAULT_BASE_URL: &'static str = "https://api.sacflow.io";
 }
 
 impl Connection for SacflowConnection {
@@ -364,7 +363,7 @@ mod tests {
         SacflowConnection {
             token: Token::new("API_TOKEN"),
             account_id: account_id.map(Id::from),
-            base_url: DEFAULT_BASE_URL.into(),
+            base_url: SacflowConnection::DEFAULT_BASE_URL.into(),
         }
     }
 

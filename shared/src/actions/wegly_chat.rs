@@ -16,7 +16,6 @@ use serde_json::{Value, json};
 
 pub struct WeglyCreateChat;
 
-pub const DEFAULT_BASE_URL: &str = "https://api.wegly.com.br";
 pub const WA_CONTACT_ID_MAX: usize = 50;
 pub const REMOTE_PROFILE_NAME_MAX: usize = 255;
 
@@ -50,7 +49,7 @@ impl WeglyConnection {
 }
 
 impl Hosted for WeglyConnection {
-    const DEFAULT_BASE_URL: &'static str = DEFAULT_BASE_URL;
+    const DEFAULT_BASE_URL: &'static str = "https://api.wegly.com.br";
 }
 
 impl Connection for WeglyConnection {

@@ -105,19 +105,24 @@ impl Field for bool {
     }
 }
 
+/// `value` as a JSON object, or the problem.
+fn object<'v>(value: &'v Value, at: &str, p: &mut Problems) -> Option<&'v Map<String, Value>> {
+    match value {
+        Value::Object(map) => Some(map),
+        other => {
+            p.add(
+                at,
+                format!("must be a JSON object, not {}", type_name(other)),
+            );
+            None
+        }
+    }
+}
+
 /// An object whose keys are open (attributes the provider stores as given).
 impl Field for Map<String, Value> {
     fn read(value: &Value, at: &str, _: &ValidationContext, p: &mut Problems) -> Option<Self> {
-        match value {
-            Value::Object(map) => Some(map.clone()),
-            other => {
-                p.add(
-                    at,
-                    format!("must be a JSON object, not {}", type_name(other)),
-                );
-                None
-            }
-        }
+        object(value, at, p).cloned()
     }
 
     fn placeholder() -> Self {
@@ -346,11 +351,10 @@ pub struct TextMap(Map<String, Value>);
 
 impl Field for TextMap {
     fn read(value: &Value, at: &str, cx: &ValidationContext, p: &mut Problems) -> Option<Self> {
-        let map = Map::read(value, at, cx, p)?;
         let mut texts = Map::new();
-        for (key, value) in map {
-            if let Some(AsText(text)) = AsText::read(&value, &format!("{at}.{key}"), cx, p) {
-                texts.insert(key, Value::String(text));
+        for (key, value) in object(value, at, p)? {
+            if let Some(AsText(text)) = AsText::read(value, &format!("{at}.{key}"), cx, p) {
+                texts.insert(key.clone(), Value::String(text));
             }
         }
         Some(Self(texts))

@@ -1,27 +1,48 @@
-//! A provider action: its request, how it is validated, how the provider is called.
+//! A provider action: its request, how it is validated, how the provider is called, and how the
+//! rest of Ponte (the template, the example events, the local run) knows it.
 //!
-//! Adding a provider action means one new implementation of [`Action`] in `actions/`, one
-//! binary in `functions/` and one block in `template.yaml`; everything else is shared.
+//! Adding a provider action is one new implementation of [`Action`] in `actions/` (with its
+//! provider contract in `docs/providers/<name>.md`), its folder in `functions/`, and one line in
+//! [`crate::registry`]; everything else reads the registry.
 
 use crate::connection::Connection;
 use crate::provider::{ProviderRequest, ProviderResponse};
-use crate::validate::Problems;
+use crate::validate::{Field, Problems, read_body};
 use serde_json::Value;
 
 pub use crate::validate::ValidationContext;
 
 pub trait Action: Send + Sync + 'static {
-    /// The function's name, as the binary is called (`cloudchat-create-conversation`).
+    /// The function's name, as the binary is called (`cloudchat-create-conversation`). Its
+    /// folder is `functions/<NAME>/`, its provider contract `docs/providers/<NAME>.md`.
     const NAME: &'static str;
+
+    /// The function's HTTP API route (`/cloudchat/conversations`); form webhooks post to
+    /// `<ROUTE>/<source>`.
+    const ROUTE: &'static str;
+
+    /// What begins the logical id of each of the function's resources and parameters in
+    /// `template.yaml` (`CloudChatConversation` → `CloudChatConversationFunction`). Deployed
+    /// stacks know their resources by these ids: once deployed, it never changes.
+    const STEM: &'static str;
+
+    /// One line saying what the function does per event, for the template.
+    const DOES: &'static str;
+
+    /// The form webhook among the example events (`events/<NAME>/<source>.json`).
+    const EXAMPLE_FORM: ExampleForm;
 
     /// The connection secret this action reads.
     type Connection: Connection;
 
-    /// The validated request, typed.
-    type Request: Send + Sync + 'static;
+    /// The validated request, typed; declared with `validated_object!`, so it is read with
+    /// every problem named at once.
+    type Request: Field + Send + Sync + 'static;
 
     /// Checks the JSON body and reads it into the typed request, naming every bad field.
-    fn validate(body: &Value, ctx: &ValidationContext) -> Result<Self::Request, Problems>;
+    fn validate(body: &Value, ctx: &ValidationContext) -> Result<Self::Request, Problems> {
+        read_body(body, ctx)
+    }
 
     /// Builds the HTTP call from a valid request and the connection. Problems here are fields
     /// that neither the event nor the connection filled in.
@@ -43,4 +64,19 @@ pub trait Action: Send + Sync + 'static {
     /// [`crate::mapping`]). Ids no form asks for (an inbox, a template) come from the webhook
     /// URL's query string or a hidden field of the same name.
     fn default_mapping() -> Value;
+
+    /// A body this action accepts, as a caller would send it: the example events in `events/`
+    /// and the README's examples are made from it. Where a text holds `{order}`, each example
+    /// event puts an order number of its own, so that the events are distinct deliveries.
+    fn example_body() -> Value;
+}
+
+/// The form webhook an action's example events include: a recorded submission of `source`
+/// (`tests/fixtures/forms/<fixture>`) posted to the function's form route with `query`, which
+/// gives the ids the form does not ask for.
+#[derive(Debug, Clone, Copy)]
+pub struct ExampleForm {
+    pub source: &'static str,
+    pub fixture: &'static str,
+    pub query: &'static [(&'static str, &'static str)],
 }

@@ -1,6 +1,8 @@
 //! What a provider connection secret holds, and the pieces every connection shares.
 
-use crate::validate::{Field, Problems, ValidationContext, check_url, non_blank};
+use crate::validate::{
+    DeclaredObject, Field, Problems, ValidationContext, check_url, non_blank, read_declared,
+};
 use serde_json::Value;
 use std::fmt;
 use std::marker::PhantomData;
@@ -12,6 +14,29 @@ pub trait Connection: Sized + Send + Sync + 'static {
 
     /// Reads the connection; problems name the secret's keys, never their values.
     fn from_secret(value: &Value) -> Result<Self, Problems>;
+}
+
+/// A provider's connection secret, declared with `validated_object!`: its keys are read from the
+/// secret (the others are webhook settings, read apart), and it says how an operator writes it.
+pub trait ProviderConnection: DeclaredObject + Send + Sync + 'static {
+    /// The provider's name, for messages ("Cloud Chat").
+    const PROVIDER: &'static str;
+
+    /// The secret's keys as the operator writes them, for the template's descriptions
+    /// (`{"token": "...", "base_url": "https://..."}`).
+    const SECRET_SHAPE: &'static str;
+
+    /// A connection to the provider (or a stand-in of it) at `base_url`, with placeholder
+    /// credentials: what the local run stores in its Secrets Manager.
+    fn example(base_url: &str) -> Value;
+}
+
+impl<T: ProviderConnection> Connection for T {
+    const PROVIDER: &'static str = <T as ProviderConnection>::PROVIDER;
+
+    fn from_secret(value: &Value) -> Result<Self, Problems> {
+        read_declared(value, &ValidationContext::default())
+    }
 }
 
 /// A credential. Its `Debug` never shows it, so a connection can be debug-printed safely.

@@ -1,11 +1,11 @@
-//! Ponte's adapter crate: everything the four provider-action functions share.
+//! Ponte's adapter crate: everything the provider-action functions share.
 //!
 //! An event flows one way: [`trigger`] tells API Gateway from SQS; [`api_gateway`] and
 //! [`sqs_batch`] read the body ([`envelope`] unwraps SNS and EventBridge); [`App::deliver`]
 //! validates it into the action's typed request ([`validate`], [`phone`]), reads the
 //! connection ([`secrets`]) and calls the provider ([`provider`]); the outcome becomes an HTTP
 //! answer or a batch item failure ([`failure`]). Each provider action is one [`Action`] in
-//! [`actions`].
+//! [`actions`], listed once in [`registry`].
 
 pub mod action;
 pub mod actions;
@@ -34,6 +34,7 @@ pub mod provider;
 pub mod queue;
 pub mod received;
 pub mod reception;
+pub mod registry;
 pub mod report;
 pub mod retry;
 pub mod secrets;

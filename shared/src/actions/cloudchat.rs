@@ -3,10 +3,10 @@
 //! Cloud Chat is a hosted Chatwoot: the account id goes in the path, the token in the
 //! `api_access_token` header.
 
-use crate::connection::{BaseUrl, Connection, Hosted, Token};
-use crate::validate::{Id, Problems, ValidationContext, read_declared};
+use crate::connection::{BaseUrl, Hosted, ProviderConnection, Token};
+use crate::validate::Id;
 use crate::validated_object;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 validated_object! {
     /// `{"api_access_token": "…", "account_id": "123", "base_url": "https://…"}`; the secret's
@@ -23,11 +23,12 @@ impl Hosted for CloudChatConnection {
     const DEFAULT_BASE_URL: &'static str = "https://cloudchat.cloudhumans.com";
 }
 
-impl Connection for CloudChatConnection {
+impl ProviderConnection for CloudChatConnection {
     const PROVIDER: &'static str = "Cloud Chat";
+    const SECRET_SHAPE: &'static str = r#"{"api_access_token": "...", "account_id": "123", "base_url": "https://<your cloud chat domain>"}"#;
 
-    fn from_secret(value: &Value) -> Result<Self, Problems> {
-        read_declared(value, &ValidationContext::default())
+    fn example(base_url: &str) -> Value {
+        json!({"api_access_token": "local-cloudchat-token", "account_id": "1", "base_url": base_url})
     }
 }
 
@@ -52,6 +53,7 @@ impl CloudChatConnection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connection::Connection;
     use serde_json::json;
 
     #[test]

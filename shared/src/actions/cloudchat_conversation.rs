@@ -5,11 +5,11 @@
 //! first message, status, privacy and attributes.
 
 use super::cloudchat::CloudChatConnection;
-use crate::action::{Action, ValidationContext};
+use crate::action::{Action, ExampleForm, ValidationContext};
 use crate::mask;
 use crate::phone::Phone;
 use crate::provider::{ProviderRequest, json_body};
-use crate::validate::{Email, Field, Fields, IdString, Problems, non_blank, read_body};
+use crate::validate::{Email, Field, Fields, IdString, Problems, non_blank};
 use crate::{one_of, validated_object};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
@@ -169,12 +169,16 @@ fn check_contact(
 
 impl Action for CloudChatCreateConversation {
     const NAME: &'static str = "cloudchat-create-conversation";
+    const ROUTE: &'static str = "/cloudchat/conversations";
+    const STEM: &'static str = "CloudChatConversation";
+    const DOES: &'static str = "Opens a Cloud Chat ticket (conversation) per event";
+    const EXAMPLE_FORM: ExampleForm = ExampleForm {
+        source: "typeform",
+        fixture: "typeform.json",
+        query: &[("inbox_id", "1")],
+    };
     type Connection = CloudChatConnection;
     type Request = CreateConversation;
-
-    fn validate(body: &Value, ctx: &ValidationContext) -> Result<CreateConversation, Problems> {
-        read_body(body, ctx)
-    }
 
     fn provider_request(
         request: &CreateConversation,
@@ -194,6 +198,19 @@ impl Action for CloudChatCreateConversation {
             "contact_phone_number": "{{phone?}}",
             "contact_identifier": "{{contact_identifier?}}",
             "message": {"content": "{{all_fields}}", "message_type": "incoming"}
+        })
+    }
+
+    fn example_body() -> Value {
+        json!({
+            "inbox_id": "1",
+            "contact_email": "maria.souza@example.com",
+            "contact_phone_number": "(85) 98769-6383",
+            "message": {
+                "content": "Olá! Preenchi o formulário de orçamento e gostaria de falar com um consultor. Pedido PED-2026-{order}.",
+                "message_type": "incoming"
+            },
+            "custom_attributes": {"origem": "site", "plano": "empresarial", "pedido": "PED-2026-{order}"}
         })
     }
 

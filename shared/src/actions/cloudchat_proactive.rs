@@ -6,12 +6,12 @@
 //! the names the template was configured with, so unknown keys are variables, not typos.
 
 use super::cloudchat::CloudChatConnection;
-use crate::action::{Action, ValidationContext};
+use crate::action::{Action, ExampleForm, ValidationContext};
 use crate::mask;
 use crate::phone::Phone;
 use crate::provider::{ProviderRequest, json_body};
 use crate::validate::{AsText, read_key};
-use crate::validate::{Fields, HttpUrl, IdString, Problems, Remainder, read_body};
+use crate::validate::{Fields, HttpUrl, IdString, Problems, Remainder};
 use crate::validated_object;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -75,12 +75,17 @@ fn is_button_param(key: &str) -> bool {
 
 impl Action for CloudChatProactiveWhatsapp {
     const NAME: &'static str = "cloudchat-proactive-whatsapp";
+    const ROUTE: &'static str = "/cloudchat/whatsapp";
+    const STEM: &'static str = "CloudChatWhatsapp";
+    const DOES: &'static str =
+        "Starts a Cloud Chat WhatsApp conversation from a template per event";
+    const EXAMPLE_FORM: ExampleForm = ExampleForm {
+        source: "google-forms",
+        fixture: "google-forms.json",
+        query: &[("inbox_id", "2"), ("template_name", "boas_vindas")],
+    };
     type Connection = CloudChatConnection;
     type Request = ProactiveWhatsapp;
-
-    fn validate(body: &Value, ctx: &ValidationContext) -> Result<ProactiveWhatsapp, Problems> {
-        read_body(body, ctx)
-    }
 
     fn provider_request(
         request: &ProactiveWhatsapp,
@@ -98,6 +103,17 @@ impl Action for CloudChatProactiveWhatsapp {
             "inbox_id": "{{inbox_id}}",
             "phone_number": "{{phone}}",
             "template_name": "{{template_name}}"
+        })
+    }
+
+    fn example_body() -> Value {
+        json!({
+            "inbox_id": "2",
+            "phone_number": "+55 11 98765-4321",
+            "template_name": "pedido_enviado",
+            "button_param_0": "PED-2026-{order}",
+            "nome": "Maria",
+            "pedido": "PED-2026-{order}"
         })
     }
 

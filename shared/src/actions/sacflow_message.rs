@@ -4,13 +4,13 @@
 //! `Authorization: Bearer <token>`. `accountId` may be left out of the event: the connection's
 //! `account_id` fills it.
 
-use crate::action::{Action, ValidationContext};
-use crate::connection::{BaseUrl, Connection, Hosted, Token};
+use crate::action::{Action, ExampleForm, ValidationContext};
+use crate::connection::{BaseUrl, Hosted, ProviderConnection, Token};
 use crate::mask;
 use crate::phone::{Phone, PhoneFormat, as_international_digits};
 use crate::provider::{ProviderRequest, ProviderResponse, json_body};
 use crate::validate::{AsText, Count, Field, Fields, HttpUrl, Id, Problems, TextMap, TextUpTo};
-use crate::validate::{DeclaredObject, read_body, read_declared, read_key};
+use crate::validate::{DeclaredObject, read_key};
 use crate::{one_of, validated_object};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -35,11 +35,13 @@ impl Hosted for SacflowConnection {
     const DEFAULT_BASE_URL: &'static str = "https://api.sacflow.io";
 }
 
-impl Connection for SacflowConnection {
+impl ProviderConnection for SacflowConnection {
     const PROVIDER: &'static str = "Sacflow";
+    const SECRET_SHAPE: &'static str =
+        r#"{"token": "...", "account_id": 123, "base_url": "https://api.sacflow.io"}"#;
 
-    fn from_secret(value: &Value) -> Result<Self, Problems> {
-        read_declared(value, &ValidationContext::default())
+    fn example(base_url: &str) -> Value {
+        json!({"token": "local-sacflow-token", "account_id": 1, "base_url": base_url})
     }
 }
 
@@ -291,12 +293,16 @@ fn check_send_message(
 
 impl Action for SacflowSendMessage {
     const NAME: &'static str = "sacflow-send-message";
+    const ROUTE: &'static str = "/sacflow/messages";
+    const STEM: &'static str = "Sacflow";
+    const DOES: &'static str = "Sends a Sacflow message (text, media or template) per event";
+    const EXAMPLE_FORM: ExampleForm = ExampleForm {
+        source: "rdstation",
+        fixture: "rdstation-converted.json",
+        query: &[("channel_id", "1"), ("template_name", "boas_vindas")],
+    };
     type Connection = SacflowConnection;
     type Request = SendMessage;
-
-    fn validate(body: &Value, ctx: &ValidationContext) -> Result<SendMessage, Problems> {
-        read_body(body, ctx)
-    }
 
     fn provider_request(
         request: &SendMessage,
@@ -333,6 +339,19 @@ impl Action for SacflowSendMessage {
             "channelId": "{{channel_id}}",
             "contact": {"name": "{{name ?? Cliente}}", "phone": "{{phone}}"},
             "message": {"type": "template", "name": "{{template_name}}"}
+        })
+    }
+
+    fn example_body() -> Value {
+        json!({
+            "channelId": 1,
+            "contact": {"name": "Ana Lima", "phone": "(21) 99876-5432"},
+            "message": {
+                "type": "template",
+                "name": "confirmacao_agendamento",
+                "variables": ["Ana", "25/11 às 14h", "PED-2026-{order}"]
+            },
+            "summary": "Agendamento confirmado pelo site (pedido PED-2026-{order})"
         })
     }
 

@@ -3,13 +3,13 @@
 //! `POST {base}/integrations/external/chats` with the body of `docs/providers/wegly-create-chat.md`,
 //! `Authorization: Bearer <token>`, and an `Origin` header when the key is restricted to a domain.
 
-use crate::action::{Action, ValidationContext};
-use crate::connection::{BaseUrl, Connection, Hosted, Token};
+use crate::action::{Action, ExampleForm, ValidationContext};
+use crate::connection::{BaseUrl, Hosted, ProviderConnection, Token};
 use crate::mask;
 use crate::phone::PhoneFormat;
 use crate::provider::{ProviderRequest, json_body};
+use crate::validate::non_blank;
 use crate::validate::{AsText, Count, Field, Nullable, PhoneUpTo, Problems, TextUpTo, Uuid};
-use crate::validate::{non_blank, read_body, read_declared};
 use crate::{one_of, validated_object};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -52,11 +52,12 @@ impl Hosted for WeglyConnection {
     const DEFAULT_BASE_URL: &'static str = "https://api.wegly.com.br";
 }
 
-impl Connection for WeglyConnection {
+impl ProviderConnection for WeglyConnection {
     const PROVIDER: &'static str = "Wegly";
+    const SECRET_SHAPE: &'static str = r#"{"token": "...", "base_url": "https://api.wegly.com.br", "origin": "https://<allowed domain, if the key is restricted>"}"#;
 
-    fn from_secret(value: &Value) -> Result<Self, Problems> {
-        read_declared(value, &ValidationContext::default())
+    fn example(base_url: &str) -> Value {
+        json!({"token": "local-wegly-token", "base_url": base_url})
     }
 }
 
@@ -128,12 +129,19 @@ impl Field for Capitals {
 
 impl Action for WeglyCreateChat {
     const NAME: &'static str = "wegly-create-chat";
+    const ROUTE: &'static str = "/wegly/chats";
+    const STEM: &'static str = "Wegly";
+    const DOES: &'static str = "Creates a Wegly chat with a WhatsApp template per event";
+    const EXAMPLE_FORM: ExampleForm = ExampleForm {
+        source: "tally",
+        fixture: "tally.json",
+        query: &[
+            ("whatsapp_phone_id", "0b28ee57-7a57-4407-a9c5-5cd4e5a5fd6c"),
+            ("template_name", "saudacao_inicial"),
+        ],
+    };
     type Connection = WeglyConnection;
     type Request = CreateChat;
-
-    fn validate(body: &Value, ctx: &ValidationContext) -> Result<CreateChat, Problems> {
-        read_body(body, ctx)
-    }
 
     fn provider_request(
         request: &CreateChat,
@@ -169,6 +177,19 @@ impl Action for WeglyCreateChat {
         })
     }
 
+    fn example_body() -> Value {
+        json!({
+            "whatsapp_phone_id": "0b28ee57-7a57-4407-a9c5-5cd4e5a5fd6c",
+            "wa_contact_id": "(11) 99999-9999",
+            "template": {"name": "saudacao_inicial", "language": "pt_BR"},
+            "template_fields": [
+                {"component": "BODY", "type": "TEXT", "index": 1, "value": "João"},
+                {"component": "BODY", "type": "TEXT", "index": 2, "value": "PED-2026-{order}"}
+            ],
+            "remote_profile_name": "João Pereira"
+        })
+    }
+
     fn contact_for_log(request: &CreateChat) -> String {
         mask::phone(&request.wa_contact_id.phone().to_format(PhoneFormat::E164))
     }
@@ -177,6 +198,7 @@ impl Action for WeglyCreateChat {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connection::Connection;
     use serde_json::json;
 
     fn validate(body: Value) -> Result<CreateChat, Problems> {

@@ -1,81 +1,40 @@
 #!/usr/bin/env python3
 """Writes events/<function>/*.json: one ready Lambda event per function and trigger.
 
-Each function gets the same payload through four triggers: an HTTP API request (payload 2.0,
-what `sam deploy` creates), a REST API request (payload 1.0), an SQS batch, and an SQS batch
-whose record is an SNS notification. Each also gets one form webhook, a sample from
-`tests/fixtures/forms/` posted to its `{source}` route and signed (or tokened) as the builder
-does, which the function turns into a request with its default mapping. The payloads follow each provider's documentation and
-match the connections `scripts/run-local` stores in its moto server. Run it again after
-changing a payload; the files are committed so that `cargo lambda invoke --data-file` and
-`sam local invoke -e` can use them as they are.
+The functions, their routes and their examples come from the registry of actions
+(shared/src/registry.rs), printed by `ponte-registry`. Each function gets its action's example
+body (`Action::example_body`) through four triggers: an HTTP API request (payload 2.0, what
+`sam deploy` creates), a REST API request (payload 1.0), an SQS batch, and an SQS batch whose
+record is an SNS notification. Each also gets one form webhook (`Action::EXAMPLE_FORM`), a sample
+from `tests/fixtures/forms/` posted to its `{source}` route and signed (or tokened) as the builder
+does, which the function turns into a request with its default mapping; the signatures and
+tokens are those of the connections `scripts/run-local` stores in its moto server
+(devtools/src/examples.rs). Run it again after changing an example; the files are committed so
+that `cargo lambda invoke --data-file` and `sam local invoke -e` can use them as they are.
 """
 
-import base64
-import hashlib
-import hmac
 import json
 import pathlib
+import subprocess
 import urllib.parse
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
-PAYLOADS = {
-    "cloudchat-create-conversation": (
-        "/cloudchat/conversations",
-        {
-            "inbox_id": "1",
-            "contact_email": "maria.souza@example.com",
-            "contact_phone_number": "(85) 98769-6383",
-            "message": {
-                "content": "Olá! Preenchi o formulário de orçamento e gostaria de falar com um consultor.",
-                "message_type": "incoming",
-            },
-            "custom_attributes": {"origem": "site", "plano": "empresarial"},
-        },
-    ),
-    "cloudchat-proactive-whatsapp": (
-        "/cloudchat/whatsapp",
-        {
-            "inbox_id": "2",
-            "phone_number": "+55 11 98765-4321",
-            "template_name": "pedido_enviado",
-            "button_param_0": "",
-            "nome": "Maria",
-            "pedido": "",
-        },
-    ),
-    "wegly-create-chat": (
-        "/wegly/chats",
-        {
-            "whatsapp_phone_id": "0b28ee57-7a57-4407-a9c5-5cd4e5a5fd6c",
-            "wa_contact_id": "(11) 99999-9999",
-            "template": {"name": "saudacao_inicial", "language": "pt_BR"},
-            "template_fields": [
-                {"component": "BODY", "type": "TEXT", "index": 1, "value": "João"}
-            ],
-            "remote_profile_name": "João Pereira",
-        },
-    ),
-    "sacflow-send-message": (
-        "/sacflow/messages",
-        {
-            "channelId": 1,
-            "contact": {"name": "Ana Lima", "phone": "(21) 99876-5432"},
-            "message": {
-                "type": "template",
-                "name": "confirmacao_agendamento",
-                "variables": ["Ana", "25/11 às 14h"],
-            },
-            "summary": "Agendamento confirmado pelo site",
-        },
-    ),
-}
+
+def registry():
+    """The registry of actions (shared/src/registry.rs), as `ponte-registry` prints it."""
+    printed = subprocess.run(
+        ["cargo", "run", "--quiet", "--locked", "-p", "ponte-devtools", "--bin", "ponte-registry"],
+        cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True,
+    )
+    return json.loads(printed.stdout)
 
 
-# The webhook_token of the local secrets (devtools/src/bin/ponte-local.rs): direct calls present
-# it, as deployed callers present the token the stack generated.
-LOCAL_WEBHOOK_TOKEN = "local-webhook-token"
+REGISTRY = registry()
+
+# The webhook_token of the local secrets (devtools/src/examples.rs): direct calls present it, as
+# deployed callers present the token the stack generated.
+LOCAL_WEBHOOK_TOKEN = REGISTRY["webhook_token"]
 
 
 def http_api(route, body):
@@ -207,70 +166,15 @@ def sqs_sns(function, body):
 ORDERS = {"http-api.json": "0042", "rest-api.json": "0043", "sqs.json": "0044", "sqs-sns.json": "0045"}
 
 
-def for_order(function, body, order):
-    body = json.loads(json.dumps(body))
-    if function == "cloudchat-create-conversation":
-        body["message"]["content"] += f" Pedido PED-2026-{order}."
-        body["custom_attributes"]["pedido"] = f"PED-2026-{order}"
-    elif function == "cloudchat-proactive-whatsapp":
-        body["button_param_0"] = body["pedido"] = f"PED-2026-{order}"
-    elif function == "wegly-create-chat":
-        body["template_fields"].append(
-            {"component": "BODY", "type": "TEXT", "index": 2, "value": f"PED-2026-{order}"}
-        )
-    elif function == "sacflow-send-message":
-        body["message"]["variables"].append(f"PED-2026-{order}")
-        body["summary"] += f" (pedido PED-2026-{order})"
+def for_order(body, order):
+    """The example body with `{order}` in its texts replaced by the order number."""
+    if isinstance(body, str):
+        return body.replace("{order}", order)
+    if isinstance(body, list):
+        return [for_order(item, order) for item in body]
+    if isinstance(body, dict):
+        return {key: for_order(value, order) for key, value in body.items()}
     return body
-
-
-# One form webhook per function: (source, fixture, query string, headers). The secrets and tokens
-# are those of the local connections (devtools/src/bin/ponte-local.rs); the query string gives the
-# ids the form does not ask for, as the README's "Form builders" section tells users.
-FORMS = {
-    "cloudchat-create-conversation": (
-        "typeform",
-        "typeform.json",
-        {"inbox_id": "1"},
-        lambda body: {
-            "user-agent": "Typeform Webhooks",
-            "typeform-signature": signature("local-typeform-secret", body),
-        },
-    ),
-    "cloudchat-proactive-whatsapp": (
-        "google-forms",
-        "google-forms.json",
-        {"inbox_id": "2", "template_name": "boas_vindas"},
-        lambda body: {
-            "user-agent": "Mozilla/5.0 (compatible; Google-Apps-Script)",
-            "x-ponte-signature": signature("local-google-forms-secret", body),
-        },
-    ),
-    "wegly-create-chat": (
-        "tally",
-        "tally.json",
-        {
-            "whatsapp_phone_id": "0b28ee57-7a57-4407-a9c5-5cd4e5a5fd6c",
-            "template_name": "saudacao_inicial",
-        },
-        # Tally sends the bare base64, without the sha256= prefix.
-        lambda body: {
-            "user-agent": "Tally Webhooks",
-            "tally-signature": signature("local-tally-secret", body).removeprefix("sha256="),
-        },
-    ),
-    "sacflow-send-message": (
-        "rdstation",
-        "rdstation-converted.json",
-        {"token": "local-rdstation-token", "channel_id": "1", "template_name": "boas_vindas"},
-        lambda body: {"user-agent": "RD Station Webhooks"},
-    ),
-}
-
-
-def signature(secret, body):
-    digest = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()
-    return "sha256=" + base64.b64encode(digest).decode()
 
 
 def form_webhook(route, source, body, query, headers):
@@ -289,23 +193,25 @@ def form_webhook(route, source, body, query, headers):
 
 
 def main():
-    for function, (route, base) in PAYLOADS.items():
-        folder = ROOT / "events" / function
+    for function in REGISTRY["functions"]:
+        name, route, form = function["name"], function["route"], function["example_form"]
+        folder = ROOT / "events" / name
         folder.mkdir(parents=True, exist_ok=True)
-        body = lambda name: for_order(function, base, ORDERS[name])
+        body = lambda event: for_order(function["example_body"], ORDERS[event])
         events = {
             "http-api.json": http_api(route, body("http-api.json")),
             "rest-api.json": rest_api(route, body("rest-api.json")),
-            "sqs.json": sqs(function, body("sqs.json")),
-            "sqs-sns.json": sqs_sns(function, body("sqs-sns.json")),
+            "sqs.json": sqs(name, body("sqs.json")),
+            "sqs-sns.json": sqs_sns(name, body("sqs-sns.json")),
         }
-        source, fixture, query, headers = FORMS[function]
-        raw = (ROOT / "tests" / "fixtures" / "forms" / fixture).read_text(encoding="utf-8")
-        events[f"{source}.json"] = form_webhook(route, source, raw, query, headers(raw))
-        for name, event in events.items():
-            text = json.dumps(event, indent=2, ensure_ascii=False) + "\n"
-            (folder / name).write_text(text, encoding="utf-8")
-            print(f"wrote events/{function}/{name}")
+        raw = (ROOT / "tests" / "fixtures" / "forms" / form["fixture"]).read_text(encoding="utf-8")
+        events[f"{form['source']}.json"] = form_webhook(
+            route, form["source"], raw, form["query"], form["headers"]
+        )
+        for event, content in events.items():
+            text = json.dumps(content, indent=2, ensure_ascii=False) + "\n"
+            (folder / event).write_text(text, encoding="utf-8")
+            print(f"wrote events/{name}/{event}")
 
 
 if __name__ == "__main__":

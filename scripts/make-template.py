@@ -1,62 +1,56 @@
 #!/usr/bin/env python3
-"""Writes template.yaml from one list of functions, FUNCTIONS below.
+"""Writes template.yaml from the registry of actions (shared/src/registry.rs).
 
 Each function's block (its connection secret, trigger queue and dead-letter queue, the
 function with its routes, its log group, alarms and outputs) is written from the same text, so
-the four never drift apart and a fifth is one entry in FUNCTIONS. The template itself stays
+they never drift apart and a new action needs nothing here. The template itself stays
 plain CloudFormation and SAM: per-function conditions (a stack-made or a given secret) cannot
 be expressed inside an `Fn::ForEach` loop, whose `Fn::If` condition names CloudFormation does
 not substitute. The logical ids are the ones deployed stacks already have.
 
   scripts/make-template.py           write template.yaml
   scripts/make-template.py --check   exit 1 if template.yaml is not what this writes, or if
-                                     Cargo.toml, functions/ or events/ list other functions (CI)
+                                     Cargo.toml, functions/, events/ or docs/providers/ list
+                                     other functions than the registry (CI)
   scripts/make-template.py --list    the functions' binary names, one per line (scripts/bench)
 """
 
+import json
 import pathlib
+import subprocess
 import sys
 import tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
-# The one list of functions. `stem` begins the logical id of each of the function's resources
-# and parameters (CloudChatConversationFunction, CloudChatConversationSecret, …): deployed
-# stacks know them by these ids, so they never change.
-FUNCTIONS = [
-    {
-        "binary": "cloudchat-create-conversation",
-        "stem": "CloudChatConversation",
-        "route": "/cloudchat/conversations",
-        "does": "Opens a Cloud Chat ticket (conversation) per event",
-        "connection": 'Cloud Chat connection for Ponte: {"api_access_token": "...", "account_id": "123", "base_url": "https://<your cloud chat domain>"}',
-        "secret_help": 'Name or ARN of an existing secret holding the Cloud Chat connection ({"api_access_token", "account_id", "base_url"}) for cloudchat-create-conversation. Leave empty to have the stack create an empty secret to fill in.',
-    },
-    {
-        "binary": "cloudchat-proactive-whatsapp",
-        "stem": "CloudChatWhatsapp",
-        "route": "/cloudchat/whatsapp",
-        "does": "Starts a Cloud Chat WhatsApp conversation from a template per event",
-        "connection": 'Cloud Chat connection for Ponte: {"api_access_token": "...", "account_id": "123", "base_url": "https://<your cloud chat domain>"}',
-        "secret_help": "Name or ARN of the Cloud Chat connection secret for cloudchat-proactive-whatsapp (may be the same secret as above). Leave empty to have the stack create one.",
-    },
-    {
-        "binary": "wegly-create-chat",
-        "stem": "Wegly",
-        "route": "/wegly/chats",
-        "does": "Creates a Wegly chat with a WhatsApp template per event",
-        "connection": 'Wegly connection for Ponte: {"token": "...", "base_url": "https://api.wegly.com.br", "origin": "https://<allowed domain, if the key is restricted>"}',
-        "secret_help": 'Name or ARN of the Wegly connection secret ({"token", "base_url", "origin"}). Leave empty to have the stack create one.',
-    },
-    {
-        "binary": "sacflow-send-message",
-        "stem": "Sacflow",
-        "route": "/sacflow/messages",
-        "does": "Sends a Sacflow message (text, media or template) per event",
-        "connection": 'Sacflow connection for Ponte: {"token": "...", "account_id": 123, "base_url": "https://api.sacflow.io"}',
-        "secret_help": 'Name or ARN of the Sacflow connection secret ({"token", "account_id", "base_url"}). Leave empty to have the stack create one.',
-    },
-]
+
+
+def registry():
+    """The functions as the registry of actions lists them (shared/src/registry.rs), printed by
+    `ponte-registry`. Each action's `stem` begins the logical id of each of its resources and
+    parameters (CloudChatConversationFunction, CloudChatConversationSecret, …): deployed stacks
+    know them by these ids, so they never change."""
+    printed = subprocess.run(
+        ["cargo", "run", "--quiet", "--locked", "-p", "ponte-devtools", "--bin", "ponte-registry"],
+        cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True,
+    )
+    return [
+        {
+            "binary": f["name"],
+            "stem": f["stem"],
+            "route": f["route"],
+            "does": f["does"],
+            "contract": f["contract"],
+            "connection": f"{f['provider']} connection for Ponte: {f['secret_shape']}",
+            "secret_help": f"Name or ARN of an existing secret holding the {f['provider']} connection "
+            f"({f['secret_shape']}) for {f['name']}; functions of one provider may share one. Leave "
+            "empty to have the stack create one, with a generated webhook_token, to fill in.",
+        }
+        for f in json.loads(printed.stdout)["functions"]
+    ]
+
+
+FUNCTIONS = registry()
 
 FORM_SOURCES = "typeform, tally, jotform, google-forms, elementor, rdstation, cf7 or generic"
 
@@ -437,7 +431,7 @@ def function_block(f):
 
 
 # The dashboard: one widget per measure, each a search over every function's metrics, so that a
-# function added to FUNCTIONS appears on it with no change here.
+# function added to the registry appears on it with no change here.
 WIDGETS = [
     ("Delivered, by function", [("delivered", r'{Ponte,function} MetricName=\"Delivered\"', "Sum")]),
     ("Failed, by function", [("failed", r'{Ponte,function} MetricName=\"Failed\"', "Sum")]),
@@ -557,7 +551,7 @@ def template():
 def elsewhere_disagreements():
     """Where the rest of the repository does not list the same functions: the places the tools
     need a function named again (Cargo.toml's binaries and their local environments, a folder
-    in functions/, its ready events)."""
+    in functions/, its ready events, its provider contract)."""
     names = {f["binary"] for f in FUNCTIONS}
     cargo = tomllib.loads((ROOT / "Cargo.toml").read_text())
     places = {
@@ -565,19 +559,20 @@ def elsewhere_disagreements():
         "Cargo.toml [package.metadata.lambda.bin]": set(cargo["package"]["metadata"]["lambda"]["bin"]),
         "functions/": {p.parent.name for p in (ROOT / "functions").glob("*/main.rs")},
         "events/": {p.name for p in (ROOT / "events").iterdir() if p.is_dir()},
+        "docs/providers/": {f["binary"] for f in FUNCTIONS if (ROOT / f["contract"]).is_file()},
     }
     problems = []
     for place, listed in places.items():
         for name in sorted(names - listed):
             problems.append(f"{place} lacks {name}")
         for name in sorted(listed - names):
-            problems.append(f"{place} has {name}, which is not in FUNCTIONS")
+            problems.append(f"{place} has {name}, which is not in the registry of actions (shared/src/registry.rs)")
     return problems
 
 
 def main():
     path = ROOT / "template.yaml"
-    text = "# Written by scripts/make-template.py from its list of functions: edit that, not this.\n" + template()
+    text = "# Written by scripts/make-template.py from the registry of actions: edit that, not this.\n" + template()
     if sys.argv[1:] == ["--list"]:
         print("\n".join(f["binary"] for f in FUNCTIONS))
         return
@@ -589,7 +584,7 @@ def main():
             print(problem, file=sys.stderr)
         if problems:
             sys.exit(1)
-        print(f"template.yaml: current; Cargo.toml, functions/ and events/ list the same {len(FUNCTIONS)} functions")
+        print(f"template.yaml: current; Cargo.toml, functions/, events/ and docs/providers/ list the same {len(FUNCTIONS)} functions")
         return
     if sys.argv[1:]:
         print(__doc__)

@@ -1,6 +1,7 @@
 //! Local stand-ins that let Ponte's functions run, be tested and be measured on one machine,
 //! with no AWS account and no provider account.
 
+pub mod examples;
 pub mod function;
 pub mod moto;
 pub mod readme;

@@ -1,9 +1,11 @@
-//! The provider sandbox: a local stand-in for the four provider endpoints.
+//! The provider sandbox: a local stand-in for the provider call of every registered action.
 //!
-//! It answers like the providers do (a Chatwoot-style conversation for Cloud Chat, the chat
+//! It serves each action's `PROVIDER_CALL` path from the registry of actions, and answers like
+//! the providers do where it knows them (a Chatwoot-style conversation for Cloud Chat, the chat
 //! object of Wegly's documentation, a small acknowledgement for Sacflow, whose answer is not
-//! documented), refuses requests without credentials with a 401, records every request it
-//! receives, and can be told to fail (a status, a delay) for demos and tests.
+//! documented) and with `{"id": …}` for an action it has no answer of its own for. It refuses
+//! requests without credentials with a 401, records every request it receives, and can be told
+//! to fail (a status, a delay) for demos and tests.
 //!
 //! Control routes, under `/_sandbox/`: `GET requests` lists what was received, `DELETE requests`
 //! forgets it, `POST faults` with `{"path": "/api/send-message", "status": 500, "delay_ms": 0,
@@ -11,10 +13,11 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{RawPathParams, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use ponte::registry::{ACTIONS, Registered};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -83,17 +86,21 @@ impl Sandbox {
             next_id: AtomicU64::new(1),
             ..Shared::default()
         });
-        let app = Router::new()
-            .route(
-                "/api/v1/accounts/{account}/conversations",
-                post(cloudchat_conversation),
+        let provider_calls = ACTIONS.iter().fold(Router::new(), |router, action| {
+            router.route(
+                action.provider_call,
+                post(
+                    move |state: State<Arc<Shared>>,
+                          params: RawPathParams,
+                          uri: Uri,
+                          headers: HeaderMap,
+                          body: Bytes| {
+                        provider_call(action, state, params, uri, headers, body)
+                    },
+                ),
             )
-            .route(
-                "/api/v1/accounts/{account}/conversations/create_proactive_whatsapp_conversation",
-                post(cloudchat_proactive),
-            )
-            .route("/integrations/external/chats", post(wegly_chat))
-            .route("/api/send-message", post(sacflow_message))
+        });
+        let app = provider_calls
             .route(
                 "/_sandbox/requests",
                 get(list_requests).delete(clear_requests),
@@ -182,7 +189,6 @@ async fn gate(
     path: &str,
     headers: &HeaderMap,
     body: &Bytes,
-    credential: fn(&HeaderMap) -> bool,
 ) -> Gate {
     let arrived = std::time::Instant::now();
     let latency = shared.latency.lock().map(|l| *l).unwrap_or_default();
@@ -216,7 +222,7 @@ async fn gate(
             _ => json!({"error": "sandbox fault"}),
         };
         (Some(fault.status), answer)
-    } else if !credential(headers) {
+    } else if !has_credential(headers) {
         (Some(401), json!({"error": "Invalid Access Token"}))
     } else if parsed.is_err() {
         (Some(400), json!({"error": "body is not JSON"}))
@@ -254,19 +260,13 @@ async fn gate(
     }
 }
 
-fn has_cloudchat_token(headers: &HeaderMap) -> bool {
-    headers
-        .get("api_access_token")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| !v.trim().is_empty())
-}
-
-fn has_bearer_token(headers: &HeaderMap) -> bool {
-    headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|v| !v.trim().is_empty())
+/// A credential as the providers take them: Chatwoot's `api_access_token` header, or a bearer
+/// token.
+fn has_credential(headers: &HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let chatwoot = header("api_access_token");
+    let bearer = header("authorization").and_then(|v| v.strip_prefix("Bearer "));
+    chatwoot.or(bearer).is_some_and(|v| !v.trim().is_empty())
 }
 
 fn reply(status: u16, body: Value) -> Response {
@@ -303,133 +303,106 @@ fn conversation(id: u64, account: &str, body: &Value, status: &str) -> Value {
     })
 }
 
-async fn cloudchat_conversation(
+/// A provider call of `action`: the shared gate, then the provider's own answer.
+async fn provider_call(
+    action: &'static Registered,
     State(shared): State<Arc<Shared>>,
-    Path(account): Path<String>,
+    params: RawPathParams,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let path = format!("/api/v1/accounts/{account}/conversations");
-    match gate(
-        &shared,
-        "cloudchat",
-        &path,
-        &headers,
-        &body,
-        has_cloudchat_token,
-    )
-    .await
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.to_string())
+            .unwrap_or_default()
+    };
+    match gate(&shared, action.provider, uri.path(), &headers, &body).await {
+        Gate::Answer(status, body) => reply(status, body),
+        Gate::Pass(body, id) => match action.name {
+            "cloudchat-create-conversation" => {
+                cloudchat_conversation(id, &param("account_id"), &body)
+            }
+            "cloudchat-proactive-whatsapp" => cloudchat_proactive(id, &param("account_id"), &body),
+            "wegly-create-chat" => wegly_chat(id, &body),
+            "sacflow-send-message" => sacflow_message(id, &body),
+            // An action the sandbox has no answer of its own for: its request is recorded and
+            // acknowledged, so the local run and the tests reach it all the same.
+            _ => reply(200, json!({"id": id})),
+        },
+    }
+}
+
+fn cloudchat_conversation(id: u64, account: &str, body: &Value) -> Response {
+    let status = body["status"].as_str().unwrap_or("open");
+    if !["open", "pending", "resolved"].contains(&status) {
+        // Upstream Chatwoot fails like this on an unknown status.
+        return reply(500, json!({"error": "Internal Server Error"}));
+    }
+    if let Some(phone) = body["contact_phone_number"].as_str()
+        && !e164_ok(phone)
     {
-        Gate::Answer(status, body) => reply(status, body),
-        Gate::Pass(body, id) => {
-            let status = body["status"].as_str().unwrap_or("open");
-            if !["open", "pending", "resolved"].contains(&status) {
-                // Upstream Chatwoot fails like this on an unknown status.
-                return reply(500, json!({"error": "Internal Server Error"}));
-            }
-            if let Some(phone) = body["contact_phone_number"].as_str()
-                && !e164_ok(phone)
-            {
-                return reply(
-                    422,
-                    json!({"message": "Phone number should be in e164 format", "attributes": ["phone_number"]}),
-                );
-            }
-            reply(200, conversation(id, &account, &body, status))
-        }
+        return reply(
+            422,
+            json!({"message": "Phone number should be in e164 format", "attributes": ["phone_number"]}),
+        );
     }
+    reply(200, conversation(id, account, body, status))
 }
 
-async fn cloudchat_proactive(
-    State(shared): State<Arc<Shared>>,
-    Path(account): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let path =
-        format!("/api/v1/accounts/{account}/conversations/create_proactive_whatsapp_conversation");
-    match gate(
-        &shared,
-        "cloudchat",
-        &path,
-        &headers,
-        &body,
-        has_cloudchat_token,
+fn cloudchat_proactive(id: u64, account: &str, body: &Value) -> Response {
+    if !body["phone_number"].as_str().is_some_and(e164_ok) {
+        return reply(
+            422,
+            json!({"error": "phone_number must be in E.164 format"}),
+        );
+    }
+    reply(200, conversation(id, account, body, "open"))
+}
+
+fn wegly_chat(id: u64, body: &Value) -> Response {
+    reply(
+        200,
+        json!({
+            "id": sandbox_uuid(id),
+            "wa_contact_id": body["wa_contact_id"],
+            "contact_name": body.get("remote_profile_name").cloned().unwrap_or(Value::Null),
+            "contact_number": body["wa_contact_id"],
+            "status": body.get("status").cloned().unwrap_or_else(|| json!("OPEN")),
+            "chat_type": "INDIVIDUAL",
+            "unread_count": 0,
+            "is_manually_unread": false,
+            "priority": 1,
+            "archived_at": null,
+            "assigned_agent_id": body.get("assigned_agent_id").cloned().unwrap_or(Value::Null),
+            "phone_number": {"id": body["whatsapp_phone_id"], "display_number": "+55 11 4000-0000"},
+            "last_message_at": null,
+            "last_message": {
+                "id": sandbox_uuid(id + 1_000_000),
+                "type": "template",
+                "origin": "OUTBOUND",
+                "from_me": true,
+                "sent_via": "API",
+                "status": "processing",
+                "body_text": body["template"]["name"]
+            }
+        }),
     )
-    .await
-    {
-        Gate::Answer(status, body) => reply(status, body),
-        Gate::Pass(body, id) => {
-            if !body["phone_number"].as_str().is_some_and(e164_ok) {
-                return reply(
-                    422,
-                    json!({"error": "phone_number must be in E.164 format"}),
-                );
-            }
-            reply(200, conversation(id, &account, &body, "open"))
-        }
-    }
 }
 
-async fn wegly_chat(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let path = "/integrations/external/chats";
-    match gate(&shared, "wegly", path, &headers, &body, has_bearer_token).await {
-        Gate::Answer(status, body) => reply(status, body),
-        Gate::Pass(body, id) => reply(
-            200,
-            json!({
-                "id": sandbox_uuid(id),
-                "wa_contact_id": body["wa_contact_id"],
-                "contact_name": body.get("remote_profile_name").cloned().unwrap_or(Value::Null),
-                "contact_number": body["wa_contact_id"],
-                "status": body.get("status").cloned().unwrap_or_else(|| json!("OPEN")),
-                "chat_type": "INDIVIDUAL",
-                "unread_count": 0,
-                "is_manually_unread": false,
-                "priority": 1,
-                "archived_at": null,
-                "assigned_agent_id": body.get("assigned_agent_id").cloned().unwrap_or(Value::Null),
-                "phone_number": {"id": body["whatsapp_phone_id"], "display_number": "+55 11 4000-0000"},
-                "last_message_at": null,
-                "last_message": {
-                    "id": sandbox_uuid(id + 1_000_000),
-                    "type": "template",
-                    "origin": "OUTBOUND",
-                    "from_me": true,
-                    "sent_via": "API",
-                    "status": "processing",
-                    "body_text": body["template"]["name"]
-                }
-            }),
-        ),
+fn sacflow_message(id: u64, body: &Value) -> Response {
+    if body["accountId"].as_u64().is_none() || body["channelId"].as_u64().is_none() {
+        return reply(
+            400,
+            json!({"error": "accountId and channelId are required"}),
+        );
     }
-}
-
-async fn sacflow_message(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let path = "/api/send-message";
-    match gate(&shared, "sacflow", path, &headers, &body, has_bearer_token).await {
-        Gate::Answer(status, body) => reply(status, body),
-        Gate::Pass(body, id) => {
-            if body["accountId"].as_u64().is_none() || body["channelId"].as_u64().is_none() {
-                return reply(
-                    400,
-                    json!({"error": "accountId and channelId are required"}),
-                );
-            }
-            reply(
-                200,
-                json!({"success": true, "messageId": id, "ticketId": 5000 + id}),
-            )
-        }
-    }
+    reply(
+        200,
+        json!({"success": true, "messageId": id, "ticketId": 5000 + id}),
+    )
 }
 
 async fn list_requests(State(shared): State<Arc<Shared>>) -> Response {

@@ -26,6 +26,11 @@ pub trait Action: Send + Sync + 'static {
     /// stacks know their resources by these ids: once deployed, it never changes.
     const STEM: &'static str;
 
+    /// The provider call's path after the connection's base URL, as the provider documents it,
+    /// with `{name}` for a part the connection or the request fills in
+    /// (`/api/v1/accounts/{account_id}/conversations`). The provider sandbox serves it.
+    const PROVIDER_CALL: &'static str;
+
     /// One line saying what the function does per event, for the template.
     const DOES: &'static str;
 

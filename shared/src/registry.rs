@@ -23,6 +23,8 @@ pub struct Registered {
     pub route: &'static str,
     /// [`Action::STEM`].
     pub stem: &'static str,
+    /// [`Action::PROVIDER_CALL`].
+    pub provider_call: &'static str,
     /// [`Action::DOES`].
     pub does: &'static str,
     /// The provider's name ("Cloud Chat").
@@ -46,6 +48,7 @@ impl Registered {
             name: A::NAME,
             route: A::ROUTE,
             stem: A::STEM,
+            provider_call: A::PROVIDER_CALL,
             does: A::DOES,
             provider: <A::Connection as ProviderConnection>::PROVIDER,
             secret_shape: <A::Connection as ProviderConnection>::SECRET_SHAPE,
@@ -113,6 +116,7 @@ registry! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connection::Connection;
     use crate::forms::Source;
     use std::collections::HashSet;
 
@@ -169,6 +173,44 @@ mod tests {
                 Some(Ok(())),
                 "{}",
                 action.name
+            );
+        }
+    }
+
+    /// `PROVIDER_CALL` says where the action's request goes: the sandbox serves it there.
+    #[test]
+    fn the_example_request_goes_to_the_declared_provider_call() {
+        struct Url;
+        impl ForAction for Url {
+            type Output = String;
+            fn run<A: Action>(self) -> String
+            where
+                A::Connection: ProviderConnection,
+            {
+                let text = A::example_body().to_string().replace("{order}", "1");
+                let body: Value = serde_json::from_str(&text).unwrap();
+                let request = A::validate(&body, &Default::default()).unwrap();
+                let connection =
+                    A::Connection::from_secret(&A::Connection::example("https://p.example"))
+                        .unwrap();
+                A::provider_request(&request, &connection).unwrap().url
+            }
+        }
+        for action in ACTIONS {
+            let url = visit(action.name, Url).unwrap();
+            let path = url.strip_prefix("https://p.example").unwrap_or(&url);
+            let (got, want): (Vec<_>, Vec<_>) = (
+                path.split('/').collect(),
+                action.provider_call.split('/').collect(),
+            );
+            let matches = got.len() == want.len()
+                && got.iter().zip(&want).all(|(got, want)| {
+                    got == want || (want.starts_with('{') && want.ends_with('}') && !got.is_empty())
+                });
+            assert!(
+                matches,
+                "{}: {url} is not {}",
+                action.name, action.provider_call
             );
         }
     }

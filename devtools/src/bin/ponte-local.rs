@@ -1,6 +1,6 @@
-//! `ponte-local`: runs Ponte's four functions on this machine with embedded defaults.
+//! `ponte-local`: runs every function of Ponte's registry of actions on this machine with embedded defaults.
 //!
-//! It starts a moto server holding the four connection secrets, the provider sandbox, and each
+//! It starts a moto server holding each function's connection secret, the provider sandbox, and each
 //! function binary under a local Lambda runtime API; sends every event in `events/<function>/`;
 //! and prints, for each, what came in, what the provider received and what the function
 //! answered. It exits 0 when every event was delivered as expected.
@@ -11,6 +11,8 @@
 //! `--serve` keeps moto and the sandbox running instead, and prints the variables with which
 //! `cargo lambda watch` runs the functions against them.
 
+use ponte::registry::ACTIONS;
+use ponte_devtools::examples::{LOCAL_WEBHOOK_TOKEN, local_webhooks};
 use ponte_devtools::function::{LocalFunction, Output};
 use ponte_devtools::moto::{self, Moto};
 use ponte_devtools::runtime_api::InvocationResult;
@@ -19,45 +21,6 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
-
-/// The `webhook_token` of the local secrets, which the direct-call events in `events/` carry.
-pub const LOCAL_WEBHOOK_TOKEN: &str = "local-webhook-token";
-
-struct Function {
-    name: &'static str,
-    /// The function's connection, pointed at the provider sandbox.
-    connection: fn(&str) -> Value,
-    /// The `webhooks` part of that connection: how the form source of the function's form
-    /// event in `events/` proves itself. `scripts/make-events.py` signs with the same secrets.
-    webhooks: fn() -> Value,
-}
-
-const FUNCTIONS: [Function; 4] = [
-    Function {
-        name: "cloudchat-create-conversation",
-        connection: cloudchat,
-        webhooks: || json!({"typeform": {"signing_secret": "local-typeform-secret"}}),
-    },
-    Function {
-        name: "cloudchat-proactive-whatsapp",
-        connection: cloudchat,
-        webhooks: || json!({"google-forms": {"signing_secret": "local-google-forms-secret"}}),
-    },
-    Function {
-        name: "wegly-create-chat",
-        connection: |base_url| json!({"token": "local-wegly-token", "base_url": base_url}),
-        webhooks: || json!({"tally": {"signing_secret": "local-tally-secret"}}),
-    },
-    Function {
-        name: "sacflow-send-message",
-        connection: |base_url| json!({"token": "local-sacflow-token", "account_id": 1, "base_url": base_url}),
-        webhooks: || json!({"rdstation": {"token": "local-rdstation-token"}}),
-    },
-];
-
-fn cloudchat(base_url: &str) -> Value {
-    json!({"api_access_token": "local-cloudchat-token", "account_id": "1", "base_url": base_url})
-}
 
 fn secret_id(function: &str) -> String {
     format!("ponte-local/{function}")
@@ -80,7 +43,7 @@ const SERVE_SANDBOX_PORT: u16 = 5056;
 const USAGE: &str = "\
 usage: scripts/run-local [--bin-dir DIR] [--events DIR] [--connection FUNCTION=FILE]... [--serve [--moto-port PORT] [--sandbox-port PORT]]
 
-Runs Ponte's four functions locally (moto as Secrets Manager and SQS, a provider sandbox, a local
+Runs every function of Ponte locally (moto as Secrets Manager and SQS, a provider sandbox, a local
 Lambda runtime API), sends every event in events/, then one lead while the provider is down.
 
   --bin-dir DIR              where the built functions are (default: beside this tool)
@@ -99,7 +62,7 @@ fn read_connection(spec: &str) -> Result<(String, Value), String> {
     let (name, file) = spec
         .split_once('=')
         .ok_or("--connection wants FUNCTION=FILE")?;
-    if !FUNCTIONS.iter().any(|f| f.name == name) {
+    if ponte::registry::find(name).is_none() {
         return Err(format!(
             "--connection: {name:?} is not one of Ponte's functions"
         ));
@@ -171,7 +134,7 @@ async fn run() -> Result<bool, String> {
         .await
         .map_err(|e| format!("sandbox: {e}"))?;
     let secrets = moto::secrets_client(&moto.endpoint()).await;
-    for function in &FUNCTIONS {
+    for function in ACTIONS {
         let given = args
             .connections
             .iter()
@@ -185,8 +148,8 @@ async fn run() -> Result<bool, String> {
                 connection.clone()
             }
             None => {
-                let mut connection = (function.connection)(&sandbox.url());
-                connection["webhooks"] = (function.webhooks)();
+                let mut connection = (function.example_connection)(&sandbox.url());
+                connection["webhooks"] = local_webhooks(&function.example_form);
                 // Direct calls present it (events/*/direct-*.json), as deployed callers present
                 // the token the stack generated.
                 connection["webhook_token"] = json!(LOCAL_WEBHOOK_TOKEN);
@@ -206,7 +169,7 @@ async fn run() -> Result<bool, String> {
     let log_dir = args.bin_dir.join("ponte-local-logs");
     std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
     let (mut passed, mut failed) = (0, 0);
-    for function in &FUNCTIONS {
+    for function in ACTIONS {
         let binary = args.bin_dir.join(function.name);
         if !binary.exists() {
             return Err(format!(
@@ -545,7 +508,11 @@ async fn serve(moto: &Moto, sandbox: &Sandbox) {
     println!();
     println!(
         "Secrets stored: {}",
-        FUNCTIONS.map(|f| secret_id(f.name)).join(", ")
+        ACTIONS
+            .iter()
+            .map(|f| secret_id(f.name))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     println!("Run the functions with cargo lambda in another terminal (Cargo.toml gives each its");
     println!("own secret, ponte-local/<function>):");

@@ -5,23 +5,26 @@
 //! AWS is reached through the SDK's standard configuration, as the AWS CLI is: profiles,
 //! `AWS_REGION`, credentials, and `AWS_ENDPOINT_URL` (a local moto server).
 
-use ponte::actions::{
-    CloudChatCreateConversation, CloudChatProactiveWhatsapp, SacflowSendMessage, WeglyCreateChat,
-};
+use ponte::connection::ProviderConnection;
 use ponte::received::Received;
+use ponte::registry::{self, ForAction};
 use ponte::secrets::SecretsManagerStore;
 use ponte::{Action, App, Settings};
 use ponte_devtools::replay::{self, Letter};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// The usage text, naming every function of the registry.
+fn usage() -> String {
+    USAGE.replace("{functions}", &registry::names().join(", "))
+}
+
 const USAGE: &str = "\
 usage: scripts/replay FUNCTION --dead-letter-queue URL [--dry-run --secret-id ID | --redrive --queue URL] [--reason KIND] [--limit N]
 
 Lists FUNCTION's dead letters, grouped by reason (the ponte.error_kind attribute).
 
-  FUNCTION                 cloudchat-create-conversation, cloudchat-proactive-whatsapp,
-                           wegly-create-chat or sacflow-send-message
+  FUNCTION                 the function whose letters these are: {functions}
   --dead-letter-queue URL  the function's dead-letter queue (stack output <Function>DeadLetterQueueUrl;
                            or PONTE_DEAD_LETTER_QUEUE_URL)
   --dry-run                for each chosen letter, what it would send now with the current secret
@@ -110,20 +113,35 @@ fn parse_args(given: impl IntoIterator<Item = String>) -> Result<Parsed, String>
 async fn main() -> ExitCode {
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(Parsed::Help) => {
-            println!("{USAGE}");
+            println!("{}", usage());
             return ExitCode::SUCCESS;
         }
         Ok(Parsed::Run(args)) => args,
         Err(message) => return ponte_devtools::exit_code("replay", Err(message)),
     };
-    let outcome = match args.function.as_str() {
-        CloudChatCreateConversation::NAME => run::<CloudChatCreateConversation>(&args).await,
-        CloudChatProactiveWhatsapp::NAME => run::<CloudChatProactiveWhatsapp>(&args).await,
-        WeglyCreateChat::NAME => run::<WeglyCreateChat>(&args).await,
-        SacflowSendMessage::NAME => run::<SacflowSendMessage>(&args).await,
-        other => Err(format!("unknown function {other:?} (see --help)")),
+    let outcome = match registry::visit(&args.function, Replay(&args)) {
+        Some(replay) => replay.await,
+        None => Err(format!(
+            "unknown function {:?}: use one of {}",
+            args.function,
+            registry::names().join(", ")
+        )),
     };
     ponte_devtools::exit_code("replay", outcome)
+}
+
+/// Replay with the types of the function named on the command line.
+struct Replay<'a>(&'a Args);
+
+impl<'a> ForAction for Replay<'a> {
+    type Output = futures::future::LocalBoxFuture<'a, Result<bool, String>>;
+
+    fn run<A: Action>(self) -> Self::Output
+    where
+        A::Connection: ProviderConnection,
+    {
+        Box::pin(run::<A>(self.0))
+    }
 }
 
 async fn run<A: Action>(args: &Args) -> Result<bool, String> {

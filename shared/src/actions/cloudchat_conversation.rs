@@ -169,6 +169,7 @@ fn check_contact(
 
 impl Action for CloudChatCreateConversation {
     const NAME: &'static str = "cloudchat-create-conversation";
+    const PROVIDER_CALL: &'static str = "/api/v1/accounts/{account_id}/conversations";
     const ROUTE: &'static str = "/cloudchat/conversations";
     const STEM: &'static str = "CloudChatConversation";
     const DOES: &'static str = "Opens a Cloud Chat ticket (conversation) per event";

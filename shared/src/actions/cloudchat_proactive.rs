@@ -75,6 +75,8 @@ fn is_button_param(key: &str) -> bool {
 
 impl Action for CloudChatProactiveWhatsapp {
     const NAME: &'static str = "cloudchat-proactive-whatsapp";
+    const PROVIDER_CALL: &'static str =
+        "/api/v1/accounts/{account_id}/conversations/create_proactive_whatsapp_conversation";
     const ROUTE: &'static str = "/cloudchat/whatsapp";
     const STEM: &'static str = "CloudChatWhatsapp";
     const DOES: &'static str =

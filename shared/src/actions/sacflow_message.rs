@@ -293,6 +293,7 @@ fn check_send_message(
 
 impl Action for SacflowSendMessage {
     const NAME: &'static str = "sacflow-send-message";
+    const PROVIDER_CALL: &'static str = "/api/send-message";
     const ROUTE: &'static str = "/sacflow/messages";
     const STEM: &'static str = "Sacflow";
     const DOES: &'static str = "Sends a Sacflow message (text, media or template) per event";

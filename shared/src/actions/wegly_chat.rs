@@ -129,6 +129,7 @@ impl Field for Capitals {
 
 impl Action for WeglyCreateChat {
     const NAME: &'static str = "wegly-create-chat";
+    const PROVIDER_CALL: &'static str = "/integrations/external/chats";
     const ROUTE: &'static str = "/wegly/chats";
     const STEM: &'static str = "Wegly";
     const DOES: &'static str = "Creates a Wegly chat with a WhatsApp template per event";

@@ -161,7 +161,7 @@ def sqs_sns(function, body):
     }
 
 
-# Each trigger's event carries its own order number, so that the four are four deliveries:
+# Each trigger's event carries its own order number, so that they are distinct deliveries:
 # identical requests within IDEMPOTENCY_TTL_SECONDS are sent once.
 ORDERS = {"http-api.json": "0042", "rest-api.json": "0043", "sqs.json": "0044", "sqs-sns.json": "0045"}
 

@@ -41,6 +41,7 @@ def registry():
             "route": f["route"],
             "does": f["does"],
             "contract": f["contract"],
+            "action_type": f["action_type"],
             "connection": f"{f['provider']} connection for Ponte: {f['secret_shape']}",
             "secret_help": f"Name or ARN of an existing secret holding the {f['provider']} connection "
             f"({f['secret_shape']}) for {f['name']}; functions of one provider may share one. Leave "
@@ -72,7 +73,7 @@ HEAD_BEFORE_SECRETS = r"""AWSTemplateFormatVersion: "2010-09-09"
 Transform: AWS::Serverless-2016-10-31
 Description: >-
   Ponte: turns webhooks and queue messages into Cloud Chat tickets and WhatsApp template
-  messages (Cloud Chat, Wegly, Sacflow). Four Rust functions, each behind an HTTP API route and
+  messages (Cloud Chat, Wegly, Sacflow). Rust functions, one per provider action, each behind an HTTP API route and
   an SQS queue with a dead-letter queue, each reading its provider connection from Secrets
   Manager.
 
@@ -191,7 +192,7 @@ Resources:
         ThrottlingRateLimit: !Ref ApiThrottlingRateLimit
         ThrottlingBurstLimit: !Ref ApiThrottlingBurstLimit
 
-  # One table of delivery claims for the four functions; each may touch only its own keys,
+  # One table of delivery claims for all the functions; each may touch only its own keys,
   # which start with its name. Expired claims are removed by DynamoDB's TTL.
   IdempotencyTable:
     Type: AWS::DynamoDB::Table
@@ -567,6 +568,11 @@ def elsewhere_disagreements():
             problems.append(f"{place} lacks {name}")
         for name in sorted(listed - names):
             problems.append(f"{place} has {name}, which is not in the registry of actions (shared/src/registry.rs)")
+    for f in FUNCTIONS:
+        main = ROOT / "functions" / f["binary"] / "main.rs"
+        action = f["action_type"].rsplit("::", 1)[-1]
+        if main.is_file() and f"::{action}>" not in main.read_text():
+            problems.append(f"functions/{f['binary']}/main.rs does not run {action} (ponte::run::<{action}>())")
     return problems
 
 

@@ -1,4 +1,4 @@
-//! The four real binaries, each started as Lambda starts it: a runtime API to poll, its
+//! The real binaries, each started as Lambda starts it: a runtime API to poll, its
 //! connection secret in a moto server (reached through `AWS_ENDPOINT_URL`, the SDK's standard
 //! configuration) and a local stand-in as the provider. Each must send exactly the request its
 //! provider documents for events from API Gateway REST (1.0), HTTP API (2.0, base64 body) and

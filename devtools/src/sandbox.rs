@@ -446,3 +446,49 @@ async fn clear_faults(State(shared): State<Arc<Shared>>) -> StatusCode {
 async fn not_found() -> Response {
     reply(404, json!({"error": "Resource could not be found"}))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A provider call's path with each `{name}` part filled in.
+    fn filled(provider_call: &str) -> String {
+        provider_call
+            .split('/')
+            .map(|part| if part.starts_with('{') { "7" } else { part })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    #[tokio::test]
+    async fn serves_the_provider_call_of_every_registered_action() {
+        let sandbox = Sandbox::start(0).await.unwrap();
+        ponte::tls::install_crypto();
+        let client = reqwest::Client::new();
+        for action in ACTIONS {
+            let url = format!("{}{}", sandbox.url(), filled(action.provider_call));
+            let without = client.post(&url).body("{}").send().await.unwrap();
+            assert_eq!(without.status(), 401, "{}: no credential", action.name);
+            let with = client
+                .post(&url)
+                .header("authorization", "Bearer local")
+                .header("api_access_token", "local")
+                .body(r#"{"status": "open"}"#)
+                .send()
+                .await
+                .unwrap();
+            assert_ne!(with.status(), 404, "{}: {url}", action.name);
+        }
+        let received = sandbox.received();
+        assert_eq!(received.len(), 2 * ACTIONS.len());
+        for (action, pair) in ACTIONS.iter().zip(received.chunks(2)) {
+            assert!(pair.iter().all(|r| r.provider == action.provider));
+        }
+        let elsewhere = client
+            .post(format!("{}/not/a/provider/call", sandbox.url()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(elsewhere.status(), 404);
+    }
+}

@@ -19,6 +19,9 @@ use serde_json::Value;
 pub struct Registered {
     /// [`Action::NAME`]: the binary, its folder in `functions/`, its secret.
     pub name: &'static str,
+    /// The action's type, as Rust names it (`ponte::actions::…::CloudChatCreateConversation`):
+    /// the function's `main.rs` runs it.
+    pub action_type: fn() -> &'static str,
     /// [`Action::ROUTE`].
     pub route: &'static str,
     /// [`Action::STEM`].
@@ -46,6 +49,7 @@ impl Registered {
     {
         Self {
             name: A::NAME,
+            action_type: std::any::type_name::<A>,
             route: A::ROUTE,
             stem: A::STEM,
             provider_call: A::PROVIDER_CALL,

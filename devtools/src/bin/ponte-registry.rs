@@ -40,6 +40,7 @@ fn describe(action: &Registered, root: &Path) -> Result<Value, String> {
     };
     Ok(json!({
         "name": action.name,
+        "action_type": (action.action_type)(),
         "route": action.route,
         "stem": action.stem,
         "does": action.does,

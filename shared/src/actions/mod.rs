@@ -1,4 +1,4 @@
-//! The four provider actions. Each module holds one action's request type, its validation and
+//! The provider actions, listed once in [`crate::registry`]. Each module holds one action's request type, its validation and
 //! the provider call it makes, following the provider's contract written down in `docs/providers/`.
 
 pub mod cloudchat;

@@ -152,7 +152,7 @@ mod tests {
         for action in ACTIONS {
             assert_eq!(visit(action.name, Name), Some(action.name));
         }
-        assert_eq!(visit("acme-send-note", Name), None);
+        assert_eq!(visit("no-such-function", Name), None);
     }
 
     #[test]

@@ -13,8 +13,8 @@ use crate::failure::Failure;
 use crate::forms::Source;
 use crate::intake::{IntakeRecord, Proof};
 use crate::outcome::log_received;
-use crate::received::{Keep, Received};
-use crate::reception::{self, Inbound};
+use crate::received::{Arrived, Disposition, Received};
+use crate::reception::{self, Arrival};
 use crate::report::{Delivered, Preview};
 use crate::trigger::{HttpOrigin, HttpRequest};
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayV2httpResponse};
@@ -62,14 +62,14 @@ pub async fn handle<A: Action>(
     let (received, body) = match reception::body_of(&request) {
         Err(failure) => (Received::Refused(failure), Vec::new()),
         Ok(body) => {
-            let inbound = Inbound {
+            let arrival = Arrival {
                 request: &request,
                 body: &body,
                 proof: Proof::Presented,
                 received_at: None,
                 dry_run,
             };
-            (reception::receive(app, inbound, deliver_by).await, body)
+            (reception::receive(app, arrival, deliver_by).await, body)
         }
     };
     let source = request.source.as_deref();
@@ -77,7 +77,7 @@ pub async fn handle<A: Action>(
     let kept = if dry_run {
         Kept::Nothing
     } else {
-        keep(app, &request, &body, request_id, &received).await
+        dispose(app, &request, &body, request_id, &received).await
     };
     let mut answer = answer::<A>(&request, received, kept);
     if answer.status >= 400 {
@@ -86,10 +86,11 @@ pub async fn handle<A: Action>(
     shape(request.origin, &answer)
 }
 
-/// Keeps a request that passed its check and was not delivered: on the function's queue when
-/// it may succeed later, else as a dead letter with its reason. Without the queue it is
-/// configured for, a request is answered with its failure and kept nowhere, as before.
-async fn keep<A: Action>(
+/// Does what the request's disposition says: a request that passed its check and was not
+/// delivered goes on the function's queue when it may succeed later, else to the dead-letter
+/// queue with its reason. Without the queue it is configured for, a request is answered with
+/// its failure and kept nowhere.
+async fn dispose<A: Action>(
     app: &App<A>,
     request: &HttpRequest,
     body: &[u8],
@@ -99,7 +100,7 @@ async fn keep<A: Action>(
     let authenticated = !matches!(received, Received::Unchecked(_));
     let record = |failure: &Failure| {
         let mut record = IntakeRecord::of(request, body, authenticated, request_id, failure);
-        if let Received::Delivered(reports) = received {
+        if let Received::Attempted(reports) = received {
             record.idempotency_keys = reports
                 .iter()
                 .map(|r| r.report.trace.idempotency_key.clone())
@@ -108,9 +109,9 @@ async fn keep<A: Action>(
         }
         record
     };
-    match received.keep() {
-        Keep::Nothing => Kept::Nothing,
-        Keep::Later(failure) => {
+    match received.disposition(Arrived::Http) {
+        Disposition::Done => Kept::Nothing,
+        Disposition::Later(failure) => {
             let Some(queue) = app.intake() else {
                 return Kept::Nothing;
             };
@@ -142,13 +143,13 @@ async fn keep<A: Action>(
                 }
             }
         }
-        Keep::DeadLetter(failure) => {
+        Disposition::DeadLetter(failure) => {
             let Some(dead_letters) = app.dead_letters() else {
                 return Kept::Nothing;
             };
             let reason = Reason::new(A::NAME, failure, request_id);
             let body = record(failure).to_message();
-            match dead_letters::keep(dead_letters, &body, &reason, "http").await {
+            match dead_letters::send(dead_letters, &body, &reason, "http").await {
                 Ok(()) => Kept::DeadLettered,
                 Err(message) => {
                     // The caller is told the failure, which a sender that retries acts on.
@@ -174,9 +175,9 @@ fn answer<A: Action>(request: &HttpRequest, received: Received, kept: Kept) -> H
     {
         about.insert("source".into(), json!(source.name()));
     }
-    let failure_of = |received: &Received| match received.keep() {
-        Keep::Later(failure) | Keep::DeadLetter(failure) => Some(failure.kind()),
-        Keep::Nothing => None,
+    let failure_of = |received: &Received| match received.disposition(Arrived::Http) {
+        Disposition::Later(failure) | Disposition::DeadLetter(failure) => Some(failure.kind()),
+        Disposition::Done => None,
     };
     match kept {
         Kept::Queued(intake_id) => {
@@ -230,10 +231,10 @@ fn answer<A: Action>(request: &HttpRequest, received: Received, kept: Kept) -> H
                 .collect();
             per_submission::<A>(answers, about)
         }
-        Received::Delivered(mut reports) if direct && reports.len() == 1 => {
+        Received::Attempted(mut reports) if direct && reports.len() == 1 => {
             outcome::<A>(reports.remove(0).report.result, Map::new())
         }
-        Received::Delivered(reports) => {
+        Received::Attempted(reports) => {
             let answers = reports
                 .into_iter()
                 .map(|r| (r.submission_id, outcome::<A>(r.report.result, Map::new())))

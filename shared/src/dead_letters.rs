@@ -39,7 +39,7 @@ impl Reason {
 
 /// Sends `body` to the dead-letter queue with its reason, and says so in the log and the
 /// `DeadLettered` metric; the error when the send failed (the caller decides what then).
-pub(crate) async fn keep(
+pub(crate) async fn send(
     sink: &dyn DeadLetterSink,
     body: &str,
     reason: &Reason,

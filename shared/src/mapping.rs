@@ -22,7 +22,7 @@
 //! ([`SETTINGS`]: `inbox_id`, `template_name`…) are looked up by their exact name only, never by
 //! a label or a role, so that a question that happens to be called "Template name" fills nothing.
 
-use crate::forms::{Field, Submission, normalize_name};
+use crate::forms::{FormField, Submission, normalize_name};
 use crate::validate::Problems;
 use serde_json::{Map, Value};
 
@@ -236,7 +236,7 @@ pub const SETTINGS: &[&str] = &[
 /// The text for placeholder `name`, or `None` when the submission has no answer for it.
 pub fn lookup(name: &str, context: &Context<'_>) -> Option<String> {
     let s = context.submission;
-    let answered = |f: &&Field| !f.value.is_empty();
+    let answered = |f: &&FormField| !f.value.is_empty();
     let special = match name {
         "all_fields" => Some(s.readable()),
         "submission_id" => s.id.clone(),
@@ -328,7 +328,7 @@ impl Role {
 
     /// The answered field that plays this role: by type first, then by a word of its key or
     /// label. Name fields that are about something else ("Nome da empresa") are passed over.
-    pub fn find(self, submission: &Submission) -> Option<&Field> {
+    pub fn find(self, submission: &Submission) -> Option<&FormField> {
         let answered = submission.fields.iter().filter(|f| !f.value.is_empty());
         let by_kind = answered
             .clone()

@@ -111,7 +111,7 @@ pub(crate) fn log_received<A: Action>(
                 log_preview::<A>(source, &p.result);
             }
         }
-        Received::Delivered(reports) => {
+        Received::Attempted(reports) => {
             for r in reports {
                 log_outcome::<A>(trigger, source, message_id, &r.report, started);
             }

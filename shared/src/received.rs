@@ -1,6 +1,6 @@
-//! What became of one HTTP request (fresh, or kept and run again from the queue), and whether
-//! it must be kept: the one place that decides what is queued, what is a dead letter, and what
-//! is let go.
+//! What became of one request (fresh, or kept and run again from the queue), and its
+//! disposition: the one place that decides, for both triggers, what is let go, what is tried
+//! again later, and what becomes a dead letter.
 
 use crate::failure::Failure;
 use crate::report::{Preview, Report};
@@ -18,8 +18,9 @@ pub enum Received {
     Test(String),
     /// A dry run: what each submission would have sent, or why it could not be.
     Previewed(Vec<SubmissionPreview>),
-    /// One report per submission (one for a direct call).
-    Delivered(Vec<SubmissionReport>),
+    /// Each delivery was attempted: one report per submission (one for a direct call), each
+    /// delivered or failed.
+    Attempted(Vec<SubmissionReport>),
 }
 
 #[derive(Debug)]
@@ -34,26 +35,46 @@ pub struct SubmissionPreview {
     pub result: Result<Preview, Failure>,
 }
 
-/// What must be done so that nothing that got past the check is lost.
+/// What is done with a request so that nothing that got past the check is lost.
 #[derive(Debug)]
-pub enum Keep<'a> {
-    /// Delivered, a test, a dry run, or refused at the door.
-    Nothing,
-    /// It may succeed later as it is: queue it (when fresh) or let SQS retry it (when queued).
+pub enum Disposition<'a> {
+    /// Delivered, a duplicate, a test, a dry run, or refused at the door: nothing to keep.
+    Done,
+    /// It may succeed later as it is: queued (a fresh HTTP request), or left to SQS to retry
+    /// (a queue message).
     Later(&'a Failure),
     /// It cannot succeed until someone changes something: a dead letter, with this reason.
     DeadLetter(&'a Failure),
 }
 
+/// How the request reached the function: the only thing besides the failure that the decision
+/// reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrived {
+    /// A fresh HTTP request.
+    Http,
+    /// An intake record: an HTTP request the function kept, run again from its queue.
+    Kept,
+    /// Any other SQS message: another AWS service's payload.
+    Queue,
+}
+
 impl Received {
-    /// Whether the request must be kept, and why. A request with several submissions is kept
-    /// whole, for later when any of them may succeed later (the ones delivered meanwhile are
+    /// The request's disposition. A request with several submissions is disposed of whole:
+    /// tried later when any of them may succeed later (the ones delivered meanwhile are
     /// duplicates then, and are not sent again).
-    pub fn keep(&self) -> Keep<'_> {
+    pub fn disposition(&self, arrived: Arrived) -> Disposition<'_> {
         match self {
-            Received::Refused(_) | Received::Test(_) | Received::Previewed(_) => Keep::Nothing,
-            Received::Unchecked(failure) | Received::Failed(failure) => Keep::of(failure),
-            Received::Delivered(reports) => {
+            // A kept request whose late check failed never proved who sent it: it is not
+            // sent, and not dropped either, so that an operator sees it.
+            Received::Refused(failure) if arrived == Arrived::Kept => {
+                Disposition::DeadLetter(failure)
+            }
+            Received::Refused(_) | Received::Test(_) | Received::Previewed(_) => Disposition::Done,
+            Received::Unchecked(failure) | Received::Failed(failure) => {
+                disposition(failure, arrived)
+            }
+            Received::Attempted(reports) => {
                 let failures = || {
                     reports
                         .iter()
@@ -62,19 +83,27 @@ impl Received {
                 failures()
                     .find(|failure| failure.retry().may_succeed_later())
                     .or_else(|| failures().next())
-                    .map_or(Keep::Nothing, Keep::of)
+                    .map_or(Disposition::Done, |failure| disposition(failure, arrived))
             }
         }
     }
 }
 
-impl<'a> Keep<'a> {
-    fn of(failure: &'a Failure) -> Self {
-        if failure.retry().may_succeed_later() {
-            Keep::Later(failure)
-        } else {
-            Keep::DeadLetter(failure)
-        }
+/// The disposition of one failure. What may succeed as it is waits; what never can is a dead
+/// letter. What needs a fix (a secret's setting, the provider's 401) differs by how it came: an
+/// HTTP request, or a record of one, becomes a dead letter at once, since its sender is gone
+/// and the operator replays it after the fix; another service's queue message is retried by
+/// SQS until its `maxReceiveCount`, so that a fix made meanwhile delivers it with nobody's help.
+pub fn disposition(failure: &Failure, arrived: Arrived) -> Disposition<'_> {
+    let retry = failure.retry();
+    let waits = match arrived {
+        Arrived::Http | Arrived::Kept => retry.may_succeed_later(),
+        Arrived::Queue => retry != crate::failure::Retry::Never,
+    };
+    if waits {
+        Disposition::Later(failure)
+    } else {
+        Disposition::DeadLetter(failure)
     }
 }
 
@@ -115,33 +144,86 @@ mod tests {
 
     #[test]
     fn what_passed_the_check_and_failed_is_kept() {
-        assert!(matches!(Received::Refused(down()).keep(), Keep::Nothing));
-        assert!(matches!(Received::Test("t".into()).keep(), Keep::Nothing));
-        assert!(matches!(Received::Unchecked(down()).keep(), Keep::Later(_)));
+        assert!(matches!(
+            Received::Refused(down()).disposition(Arrived::Http),
+            Disposition::Done
+        ));
+        assert!(matches!(
+            Received::Test("t".into()).disposition(Arrived::Http),
+            Disposition::Done
+        ));
+        assert!(matches!(
+            Received::Unchecked(down()).disposition(Arrived::Http),
+            Disposition::Later(_)
+        ));
         let config = Failure::Configuration("no SECRET_ID".into());
         assert!(matches!(
-            Received::Unchecked(config).keep(),
-            Keep::DeadLetter(_)
+            Received::Unchecked(config).disposition(Arrived::Http),
+            Disposition::DeadLetter(_)
         ));
         assert!(matches!(
-            Received::Failed(invalid()).keep(),
-            Keep::DeadLetter(f) if f.kind() == "validation"
+            Received::Failed(invalid()).disposition(Arrived::Http),
+            Disposition::DeadLetter(f) if f.kind() == "validation"
         ));
         assert!(matches!(
-            Received::Delivered(vec![report(Ok(()))]).keep(),
-            Keep::Nothing
+            Received::Attempted(vec![report(Ok(()))]).disposition(Arrived::Http),
+            Disposition::Done
         ));
     }
 
     #[test]
     fn a_request_any_of_whose_submissions_may_succeed_later_is_kept_for_later() {
-        let mixed = Received::Delivered(vec![
+        let mixed = Received::Attempted(vec![
             report(Ok(())),
             report(Err(invalid())),
             report(Err(down())),
         ]);
-        assert!(matches!(mixed.keep(), Keep::Later(f) if f.kind() == "secret_unavailable"));
-        let refused = Received::Delivered(vec![report(Ok(())), report(Err(invalid()))]);
-        assert!(matches!(refused.keep(), Keep::DeadLetter(f) if f.kind() == "validation"));
+        assert!(
+            matches!(mixed.disposition(Arrived::Http), Disposition::Later(f) if f.kind() == "secret_unavailable")
+        );
+        let refused = Received::Attempted(vec![report(Ok(())), report(Err(invalid()))]);
+        assert!(
+            matches!(refused.disposition(Arrived::Http), Disposition::DeadLetter(f) if f.kind() == "validation")
+        );
+    }
+
+    #[test]
+    fn what_needs_a_fix_is_a_dead_letter_from_http_and_retried_from_another_service() {
+        let config = Failure::Configuration("no SECRET_ID".into());
+        assert!(matches!(
+            disposition(&config, Arrived::Http),
+            Disposition::DeadLetter(_)
+        ));
+        assert!(matches!(
+            disposition(&config, Arrived::Kept),
+            Disposition::DeadLetter(_)
+        ));
+        assert!(matches!(
+            disposition(&config, Arrived::Queue),
+            Disposition::Later(_)
+        ));
+        for arrived in [Arrived::Http, Arrived::Kept, Arrived::Queue] {
+            assert!(matches!(
+                disposition(&invalid(), arrived),
+                Disposition::DeadLetter(_)
+            ));
+            assert!(matches!(
+                disposition(&down(), arrived),
+                Disposition::Later(_)
+            ));
+        }
+    }
+
+    #[test]
+    fn a_kept_request_that_fails_its_late_check_is_a_dead_letter() {
+        let refused = Received::Refused(Failure::Unauthorized("bad token".into()));
+        assert!(matches!(
+            refused.disposition(Arrived::Http),
+            Disposition::Done
+        ));
+        assert!(matches!(
+            refused.disposition(Arrived::Kept),
+            Disposition::DeadLetter(_)
+        ));
     }
 }

@@ -1,114 +1,251 @@
-//! One HTTP request from its method to its reports: the path a fresh request takes on the HTTP
-//! trigger, and the path a kept one ([`crate::intake`]) takes again from the queue.
+//! One HTTP request from its URL to what became of it, as its stages: the path a fresh request
+//! takes on the HTTP trigger, and the path a kept one ([`crate::intake`]) takes again from the
+//! queue.
+//!
+//! [`receive`] reads top to bottom: **route** (a direct call or a form source, from the URL) →
+//! **admit** (method and media type) → **authenticate** (signature or token, against the
+//! connection secret) → **decode** (the provider's request, or the source's submissions) →
+//! **map** (each submission through its mapping, each with its delivery id) → **deliver each**
+//! (or, in a dry run, say what each would send). A stage that ends the request early says what
+//! became of it; what is kept and what is answered is decided after, from that
+//! ([`crate::received::Received::disposition`]).
 
 use crate::action::Action;
 use crate::app::App;
+use crate::authenticity::{self, Verdict};
 use crate::failure::Failure;
-use crate::form_webhook::{self, FormRequest};
-use crate::forms::Source;
+use crate::forms::{self, Decoded, Submission};
+use crate::idempotency;
 use crate::intake::Proof;
+use crate::mapping::{Context, Mapping};
 use crate::received::{Received, SubmissionPreview, SubmissionReport};
-use crate::report::DeliveryId;
+use crate::report::{DeliveryId, Report};
+use crate::route::Route;
+use crate::secrets::Lease;
 use crate::trigger::HttpRequest;
+use crate::webhooks::Setup;
+use aws_smithy_types::date_time::{DateTime, Format};
 use base64::Engine;
 use lambda_http::http::HeaderMap;
-use std::time::Instant;
+use serde_json::Value;
+use std::time::{Duration, Instant};
 
 /// A request and what is known of it besides its bytes.
-pub struct Inbound<'a> {
+pub struct Arrival<'a> {
     pub request: &'a HttpRequest,
     /// The body, decoded from API Gateway's encoding (signatures are over exactly these bytes).
     pub body: &'a [u8],
     pub proof: Proof<'a>,
-    /// When it arrived, in seconds since the epoch (`None`: now).
+    /// When it arrived, in seconds since the epoch (`None`: now). A signed delivery's age is
+    /// measured at that time, so that a kept request is judged as it was when it came.
     pub received_at: Option<u64>,
+    /// Map and validate each delivery and say what would be sent, but send nothing.
     pub dry_run: bool,
 }
 
-/// Runs one request through its route: a direct call when the URL names no source, else a
-/// form webhook.
+/// A stage's result: `Err` when the request ends there, with what became of it.
+type Stage<T> = Result<T, Received>;
+
+/// Runs one request through its stages.
 pub async fn receive<A: Action>(
     app: &App<A>,
-    inbound: Inbound<'_>,
+    arrival: Arrival<'_>,
     deadline: Option<Instant>,
 ) -> Received {
-    let request = inbound.request;
-    let Some(name) = request.source.as_deref() else {
-        return direct(app, &inbound, deadline).await;
-    };
-    let source = match name.parse::<Source>() {
-        Ok(source) => source,
-        Err(message) => return Received::Refused(Failure::UnknownSource(message)),
-    };
-    if ["GET", "HEAD"].contains(&request.method.to_ascii_uppercase().as_str()) {
-        // A builder checking that the URL answers before it saves it.
-        return Received::Test("a URL check: send submissions here with POST".into());
-    }
-    if let Err(failure) = require_post(request) {
-        return Received::Refused(failure);
-    }
-    let form = FormRequest {
-        source,
-        headers: &request.headers,
-        query: &request.query,
-        body: inbound.body,
-        dry_run: inbound.dry_run,
-        proof: inbound.proof,
-        received_at: inbound.received_at,
-    };
-    form_webhook::deliver(app, form, deadline).await
+    stages(app, &arrival, deadline)
+        .await
+        .unwrap_or_else(|ended| ended)
 }
 
-/// A direct call: the body is the provider's own request.
-async fn direct<A: Action>(
+async fn stages<A: Action>(
     app: &App<A>,
-    inbound: &Inbound<'_>,
+    arrival: &Arrival<'_>,
+    deadline: Option<Instant>,
+) -> Stage<Received> {
+    let route = Route::of(arrival.request).map_err(Received::Refused)?;
+    admit(route, arrival.request)?;
+    let (setup, verdict) = authenticate(app, route, arrival).await?;
+    let decoded = decode(route, arrival).map_err(Received::Failed)?;
+    let deliveries = map(app, route, arrival, &setup, verdict, decoded)?;
+    Ok(deliver_each(app, route, arrival, deliveries, deadline).await)
+}
+
+/// What a route takes: a form route answers a builder's URL check (GET or HEAD) and takes
+/// POST; a direct call takes a POST of JSON.
+fn admit(route: Route, request: &HttpRequest) -> Stage<()> {
+    let method = request.method.to_ascii_uppercase();
+    match route {
+        Route::Form(_) if method == "GET" || method == "HEAD" => Err(Received::Test(
+            "a URL check: send submissions here with POST".into(),
+        )),
+        _ if method != "POST" => Err(Received::Refused(Failure::MethodNotAllowed(
+            request.method.clone(),
+        ))),
+        Route::Direct => require_json(request).map_err(Received::Refused),
+        Route::Form(_) => Ok(()),
+    }
+}
+
+/// Checks the request against its route's protection, as its proof says: the connection (for
+/// what comes next) and how the request got through. A secret that cannot be read leaves the
+/// request unchecked, which is not the same as refused: it may be kept and checked later.
+pub(crate) async fn authenticate<A: Action>(
+    app: &App<A>,
+    route: Route,
+    arrival: &Arrival<'_>,
+) -> Stage<(Lease<Setup<A::Connection>>, Verdict)> {
+    let setup = app.setup().await.map_err(Received::Unchecked)?;
+    let protection = setup.secret.webhooks.protection(route.name());
+    let request = arrival.request;
+    let (name, signature, headers) = (route.name(), route.signature_header(), &request.headers);
+    let verdict = match arrival.proof {
+        Proof::Checked => Ok(Verdict::Verified),
+        Proof::Presented => authenticity::check(
+            protection,
+            name,
+            signature,
+            headers,
+            &request.query,
+            arrival.body,
+        ),
+        Proof::Given(token) => {
+            authenticity::check_given(protection, name, signature, headers, token, arrival.body)
+        }
+    };
+    match verdict {
+        // A broken setting (a signing secret for a route that signs nothing) is the
+        // secret's to fix: such a request is kept, unchecked, until it is.
+        Err(failure @ Failure::Configuration(_)) => Err(Received::Unchecked(failure)),
+        Err(failure) => Err(Received::Refused(failure)),
+        Ok(verdict) => {
+            if verdict == Verdict::Public {
+                warn_public::<A>(route);
+            }
+            Ok((setup, verdict))
+        }
+    }
+}
+
+/// A request's body, read as its route writes it.
+enum Body {
+    /// A direct call: the provider's request, and the caller's `Idempotency-Key` if it gave one.
+    Direct { payload: Value, key: Option<String> },
+    /// A form webhook: the builder's submissions, or its test delivery.
+    Form(Decoded),
+}
+
+fn decode(route: Route, arrival: &Arrival<'_>) -> Result<Body, Failure> {
+    let headers = &arrival.request.headers;
+    match route {
+        // A caller names a delivery with an Idempotency-Key header (as Stripe's API does).
+        Route::Direct => Ok(Body::Direct {
+            key: idempotency_key(headers)?,
+            payload: crate::json::parse(arrival.body)?,
+        }),
+        Route::Form(source) => {
+            let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
+            forms::decode(source, arrival.body, content_type).map(Body::Form)
+        }
+    }
+}
+
+/// One delivery the request asks for: the provider request a submission maps to (or why it
+/// does not), and the id that makes it one delivery however often it arrives.
+struct Delivery {
+    submission_id: Option<String>,
+    payload: Result<Value, Failure>,
+    /// The delivery's own id (`kind`, `value`): the caller's `Idempotency-Key`, or the source's
+    /// submission id. Without one, the request itself identifies it.
+    id: Option<(&'static str, String)>,
+}
+
+/// The deliveries the body asks for: a direct call is one; a form webhook is one per
+/// submission, each through the route's mapping.
+fn map<A: Action>(
+    app: &App<A>,
+    route: Route,
+    arrival: &Arrival<'_>,
+    setup: &Lease<Setup<A::Connection>>,
+    verdict: Verdict,
+    body: Body,
+) -> Stage<Vec<Delivery>> {
+    let submissions = match body {
+        Body::Direct { payload, key } => {
+            return Ok(vec![Delivery {
+                submission_id: None,
+                payload: Ok(payload),
+                id: key.map(|key| ("idempotency-key", key)),
+            }]);
+        }
+        Body::Form(Decoded::Test(reason)) => return Err(Received::Test(reason)),
+        Body::Form(Decoded::Submissions(submissions)) => submissions,
+    };
+    let failed = Received::Failed;
+    refuse_too_many(app, &submissions).map_err(failed)?;
+    refuse_replayed(app, route, arrival, verdict, &submissions).map_err(failed)?;
+    let mapping = mapping_of(app, route, arrival.request, setup).map_err(failed)?;
+    let query = mapping_query(arrival.request);
+    let kind = route.name();
+    Ok(submissions
+        .iter()
+        .map(|submission| Delivery {
+            submission_id: submission.id.clone(),
+            payload: mapping
+                .render(&Context {
+                    submission,
+                    query: &query,
+                })
+                .map_err(Failure::Invalid),
+            id: submission.id.clone().map(|id| (kind, id)),
+        })
+        .collect())
+}
+
+/// Sends each delivery once (or, in a dry run, says what each would send).
+async fn deliver_each<A: Action>(
+    app: &App<A>,
+    route: Route,
+    arrival: &Arrival<'_>,
+    deliveries: Vec<Delivery>,
     deadline: Option<Instant>,
 ) -> Received {
-    let request = inbound.request;
-    if let Err(failure) = require_post(request).and_then(|()| require_json(request)) {
-        return Received::Refused(failure);
+    if arrival.dry_run {
+        let mut previews = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            let result = match delivery.payload {
+                Ok(payload) => app.preview(&payload).await,
+                Err(failure) => Err(failure),
+            };
+            previews.push(SubmissionPreview {
+                submission_id: delivery.submission_id,
+                result,
+            });
+        }
+        return Received::Previewed(previews);
     }
-    let route = crate::webhooks::DIRECT;
-    let checked = form_webhook::authenticate(
-        app,
-        route,
-        None,
-        &request.headers,
-        &request.query,
-        &[],
-        inbound.proof,
-    )
-    .await;
-    if let Err(received) = checked {
-        return received;
+    // The route's operator settings are part of each delivery's key: the same submission sent
+    // to `?inbox_id=3` and to `?inbox_id=5` is two deliveries.
+    let scope = idempotency::scope_of(&arrival.request.query);
+    let deadline = answer_by(route, deadline);
+    let mut reports = Vec::with_capacity(deliveries.len());
+    for delivery in deliveries {
+        let report = match &delivery.payload {
+            Ok(payload) => {
+                let id = delivery.id.as_ref().map(|(kind, value)| DeliveryId {
+                    kind,
+                    value,
+                    scope: &scope,
+                });
+                app.deliver(payload, deadline, id).await
+            }
+            Err(failure) => Report::failed(failure.clone()),
+        };
+        reports.push(SubmissionReport {
+            submission_id: delivery.submission_id,
+            report,
+        });
     }
-    // A caller names a delivery with an Idempotency-Key header (as Stripe's API does).
-    let parsed = idempotency_key(&request.headers)
-        .and_then(|key| Ok((crate::json::parse(inbound.body)?, key)));
-    let (payload, key) = match parsed {
-        Ok(parsed) => parsed,
-        Err(failure) => return Received::Failed(failure),
-    };
-    if inbound.dry_run {
-        let result = app.preview(&payload).await;
-        return Received::Previewed(vec![SubmissionPreview {
-            submission_id: None,
-            result,
-        }]);
-    }
-    // As on form routes, the route's settings (its query) are part of a delivery's key.
-    let scope = crate::idempotency::scope_of(&request.query);
-    let id = key.as_deref().map(|value| DeliveryId {
-        kind: "idempotency-key",
-        value,
-        scope: &scope,
-    });
-    let report = app.deliver(&payload, deadline, id).await;
-    Received::Delivered(vec![SubmissionReport {
-        submission_id: None,
-        report,
-    }])
+    Received::Attempted(reports)
 }
 
 /// The longest `Idempotency-Key` accepted: room for any UUID, hash or composed id.
@@ -148,12 +285,114 @@ fn require_json(request: &HttpRequest) -> Result<(), Failure> {
     }
 }
 
-fn require_post(request: &HttpRequest) -> Result<(), Failure> {
-    if request.method.eq_ignore_ascii_case("POST") {
-        Ok(())
-    } else {
-        Err(Failure::MethodNotAllowed(request.method.clone()))
+fn refuse_too_many<A: Action>(app: &App<A>, submissions: &[Submission]) -> Result<(), Failure> {
+    let max = app.settings().max_submissions_per_request;
+    if submissions.len() > max {
+        return Err(Failure::TooManySubmissions {
+            count: submissions.len(),
+            max,
+        });
     }
+    Ok(())
+}
+
+/// A signature proves who sent a body, not when: one older than the deliveries Ponte remembers
+/// could be a captured request played again.
+fn refuse_replayed<A: Action>(
+    app: &App<A>,
+    route: Route,
+    arrival: &Arrival<'_>,
+    verdict: Verdict,
+    submissions: &[Submission],
+) -> Result<(), Failure> {
+    if verdict != Verdict::Verified || route.signature_header().is_none() {
+        return Ok(());
+    }
+    let remembered = app.settings().signed_delivery_max_age;
+    for submission in submissions {
+        refuse_stale(submission, remembered, arrival.received_at)?;
+    }
+    Ok(())
+}
+
+/// Refuses a submission stamped longer ago than `remembered`; one without a readable time
+/// passes (the signature still stands).
+fn refuse_stale(
+    submission: &Submission,
+    remembered: Duration,
+    received_at: Option<u64>,
+) -> Result<(), Failure> {
+    let Some(at) = submission.submitted_at.as_deref().and_then(epoch_seconds) else {
+        return Ok(());
+    };
+    let now = received_at.unwrap_or_else(|| idempotency::now_ms() / 1000);
+    let age = now.saturating_sub(at);
+    if age > remembered.as_secs() {
+        return Err(Failure::Stale {
+            age_days: age / 86_400,
+            max_days: remembered.as_secs() / 86_400,
+        });
+    }
+    Ok(())
+}
+
+/// Seconds since the epoch of an RFC 3339 time (`2026-11-21T12:00:00Z`,
+/// `2026-11-21T09:00:00.000-03:00`).
+fn epoch_seconds(text: &str) -> Option<u64> {
+    let at = DateTime::from_str(text.trim(), Format::DateTime).ok()?;
+    u64::try_from(at.secs()).ok()
+}
+
+/// The mapping for a form request: named in the URL (`?mapping=orcamento`), else the source's
+/// own in the secret, else the action's built-in one.
+fn mapping_of<'s, A: Action>(
+    app: &'s App<A>,
+    route: Route,
+    request: &HttpRequest,
+    setup: &'s Lease<Setup<A::Connection>>,
+) -> Result<&'s Mapping, Failure> {
+    let webhooks = &setup.secret.webhooks;
+    let named = request.query.iter().find(|(k, _)| k == "mapping");
+    match (named, route.source().and_then(|s| webhooks.mapping_for(s))) {
+        // A name that is not in `webhooks.mappings` is the secret's to fix, so the builder's
+        // retry can succeed.
+        (Some((_, name)), _) => webhooks
+            .named_mapping(name)
+            .map_err(Failure::UnknownMapping),
+        (None, Some(mapping)) => Ok(mapping),
+        (None, None) => app.built_in_mapping(),
+    }
+}
+
+/// Query parameters that configure Ponte rather than feed a mapping.
+const RESERVED_QUERY: &[&str] = &["token", "source", "dry_run", "mapping"];
+
+/// The query parameters a mapping may read: all but those that configure Ponte.
+fn mapping_query(request: &HttpRequest) -> Vec<(String, String)> {
+    request
+        .query
+        .iter()
+        .filter(|(k, _)| !RESERVED_QUERY.contains(&k.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// The invocation's deadline, or sooner when the sender waits less for its answer.
+fn answer_by(route: Route, deadline: Option<Instant>) -> Option<Instant> {
+    match (route.answer_within(), deadline) {
+        (Some(within), Some(deadline)) => Some(deadline.min(Instant::now() + within)),
+        (Some(within), None) => Some(Instant::now() + within),
+        (None, deadline) => deadline,
+    }
+}
+
+/// A public route is the operator's choice, said again on every request so that it is seen.
+fn warn_public<A: Action>(route: Route) {
+    tracing::warn!(
+        action = A::NAME,
+        source = route.name(),
+        "PUBLIC ROUTE: webhooks.{route}.public is true in the connection secret, so anyone who knows this URL can send to it"
+    );
 }
 
 /// The raw body bytes, base64-decoded when API Gateway encoded them (signatures are computed

@@ -11,13 +11,13 @@ use crate::action::Action;
 use crate::app::{App, Error};
 use crate::dead_letters::{self, Reason};
 use crate::envelope;
-use crate::failure::{Failure, Retry};
+use crate::failure::Failure;
 use crate::intake::IntakeRecord;
 use crate::json::parse;
 use crate::limits::{MAX_BODY_BYTES, MAX_RECORD_BYTES};
 use crate::outcome::{log_outcome, log_received};
-use crate::received::{Keep, Received, SubmissionPreview};
-use crate::reception::{self, Inbound};
+use crate::received::{Arrived, Disposition, Received, SubmissionPreview, disposition};
+use crate::reception::{self, Arrival};
 use crate::report::Report;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::StreamExt;
@@ -32,7 +32,7 @@ pub async fn handle<A: Action>(
     let outcomes: Vec<(Option<String>, Result<(), Failure>)> = futures::stream::iter(batch.records)
         .map(|record| async move {
             let id = record.message_id.clone();
-            let outcome = deliver_record(app, &record, deadline).await;
+            let outcome = run_record(app, &record, deadline).await;
             (id, outcome)
         })
         .buffer_unordered(concurrency)
@@ -57,8 +57,9 @@ pub async fn handle<A: Action>(
     Ok(answer)
 }
 
-/// Delivers one record; `Ok` when it needs no retry (delivered, or dead-lettered at once).
-async fn deliver_record<A: Action>(
+/// Runs one record to its disposition; `Ok` when it needs no retry (delivered, or
+/// dead-lettered at once).
+async fn run_record<A: Action>(
     app: &App<A>,
     record: &SqsMessage,
     deadline: Option<Instant>,
@@ -72,21 +73,11 @@ async fn deliver_record<A: Action>(
     };
     if let Some(kept) = body.as_ref().ok().and_then(IntakeRecord::from_message) {
         let received = match kept {
-            Ok(kept) => deliver_kept(app, &kept, deadline, false).await,
+            Ok(kept) => run_kept(app, &kept, deadline, false).await,
             Err(failure) => Received::Failed(failure),
         };
         log_received::<A>("sqs", None, message_id, &received, started);
-        let keep = match &received {
-            // A kept request whose late check failed never proved who sent it: it is not
-            // sent, and not dropped either, so that an operator sees it.
-            Received::Refused(failure) => Keep::DeadLetter(failure),
-            other => other.keep(),
-        };
-        return match keep {
-            Keep::Nothing => Ok(()),
-            Keep::Later(failure) => Err(failure.clone()),
-            Keep::DeadLetter(failure) => dead_letter(app, record, failure.clone()).await,
-        };
+        return dispose(app, record, received.disposition(Arrived::Kept)).await;
     }
     let payload = body.and_then(|body| {
         let size = record.body.as_deref().map_or(0, str::len);
@@ -100,16 +91,29 @@ async fn deliver_record<A: Action>(
         Err(failure) => Report::failed(failure),
     };
     log_outcome::<A>("sqs", None, message_id, &report, started);
-    match report.result {
+    match &report.result {
         Ok(_) => Ok(()),
-        Err(failure) if failure.retry() == Retry::Never => dead_letter(app, record, failure).await,
-        Err(failure) => Err(failure),
+        Err(failure) => dispose(app, record, disposition(failure, Arrived::Queue)).await,
+    }
+}
+
+/// Does what the record's disposition says: nothing, a retry by SQS (the failure, so that the
+/// record is listed in `batchItemFailures`), or the dead-letter queue.
+async fn dispose<A: Action>(
+    app: &App<A>,
+    record: &SqsMessage,
+    disposition: Disposition<'_>,
+) -> Result<(), Failure> {
+    match disposition {
+        Disposition::Done => Ok(()),
+        Disposition::Later(failure) => Err(failure.clone()),
+        Disposition::DeadLetter(failure) => dead_letter(app, record, failure.clone()).await,
     }
 }
 
 /// A kept request, run again as the HTTP trigger ran it: checked as it was kept, its age
 /// measured at its arrival, its deliveries keyed as they were then.
-async fn deliver_kept<A: Action>(
+async fn run_kept<A: Action>(
     app: &App<A>,
     kept: &IntakeRecord,
     deadline: Option<Instant>,
@@ -120,14 +124,14 @@ async fn deliver_kept<A: Action>(
         Ok(body) => body,
         Err(failure) => return Received::Failed(failure),
     };
-    let inbound = Inbound {
+    let arrival = Arrival {
         request: &request,
         body: &body,
         proof: kept.proof(),
         received_at: Some(kept.received_at_seconds()),
         dry_run,
     };
-    reception::receive(app, inbound, deadline).await
+    reception::receive(app, arrival, deadline).await
 }
 
 /// What a record body would send now, with the current secret and mapping, or why it would not
@@ -139,7 +143,7 @@ pub async fn preview<A: Action>(app: &App<A>, body: &str) -> Received {
     };
     if let Some(kept) = IntakeRecord::from_message(&parsed) {
         return match kept {
-            Ok(kept) => deliver_kept(app, &kept, None, true).await,
+            Ok(kept) => run_kept(app, &kept, None, true).await,
             Err(failure) => Received::Failed(failure),
         };
     }
@@ -167,7 +171,7 @@ async fn dead_letter<A: Action>(
     };
     let reason = Reason::new(A::NAME, &failure, message_id.unwrap_or(""));
     let body = record.body.as_deref().unwrap_or("");
-    match dead_letters::keep(dead_letters, body, &reason, "sqs").await {
+    match dead_letters::send(dead_letters, body, &reason, "sqs").await {
         Ok(()) => Ok(()),
         Err(message) => {
             tracing::error!(

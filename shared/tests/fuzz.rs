@@ -139,7 +139,7 @@ proptest! {
         for source in [Source::Generic, Source::Elementor, Source::Jotform] {
             let _ = forms::decode(source, body.as_bytes(), Some("application/x-www-form-urlencoded"));
         }
-        if let Ok(forms::Inbound::Submissions(s)) = forms::decode(Source::Generic, body.as_bytes(), Some("application/x-www-form-urlencoded")) {
+        if let Ok(forms::Decoded::Submissions(s)) = forms::decode(Source::Generic, body.as_bytes(), Some("application/x-www-form-urlencoded")) {
             let distinct: std::collections::HashSet<&String> = pairs.iter().map(|(k, _)| k).collect();
             prop_assert_eq!(s[0].fields.len(), distinct.len());
         }
@@ -155,7 +155,7 @@ proptest! {
     #[test]
     fn form_decoders_never_panic_on_mutated_samples((body, content_type) in mutated_sample()) {
         for source in SOURCES {
-            if let Ok(forms::Inbound::Submissions(submissions)) = forms::decode(source, &body, content_type) {
+            if let Ok(forms::Decoded::Submissions(submissions)) = forms::decode(source, &body, content_type) {
                 for submission in &submissions {
                     let _ = submission.readable();
                 }
@@ -219,7 +219,7 @@ proptest! {
         let _ = webhooks::Webhooks::from_secret(&secret);
         if let Ok(mapping) = Mapping::parse(&template, "mapping") {
             let text = body.to_string();
-            if let Ok(forms::Inbound::Submissions(submissions)) = forms::decode(Source::Generic, text.as_bytes(), None) {
+            if let Ok(forms::Decoded::Submissions(submissions)) = forms::decode(Source::Generic, text.as_bytes(), None) {
                 let query = vec![("inbox_id".to_string(), "1".to_string())];
                 let _ = mapping.render(&Context { submission: &submissions[0], query: &query });
             }

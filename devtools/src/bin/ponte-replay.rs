@@ -211,7 +211,7 @@ async fn try_letter<A: Action>(app: &App<A>, letter: &Letter) -> bool {
             println!("✘ {title} would not be sent: {failure}");
             false
         }
-        Received::Delivered(_) => {
+        Received::Attempted(_) => {
             println!("✘ {title}: a dry run answered with a delivery, which it never makes");
             false
         }

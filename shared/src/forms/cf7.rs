@@ -3,10 +3,10 @@
 //! names without the `your-` prefix are aliases, so `{{name}}` finds `your-name`.
 
 use super::body::json_object;
-use super::{Inbound, Submission};
+use super::{Decoded, Submission};
 use crate::failure::Failure;
 
-pub fn decode(body: &[u8]) -> Result<Inbound, Failure> {
+pub fn decode(body: &[u8]) -> Result<Decoded, Failure> {
     let object = json_object(body, "Contact Form 7")?;
     let mut submission = Submission::default();
     super::generic::add_fields(&mut submission, &object, "");
@@ -15,7 +15,7 @@ pub fn decode(body: &[u8]) -> Result<Inbound, Failure> {
             field.aliases.push(short.to_string());
         }
     }
-    Ok(Inbound::Submissions(vec![submission]))
+    Ok(Decoded::Submissions(vec![submission]))
 }
 
 #[cfg(test)]
@@ -25,7 +25,7 @@ mod tests {
     #[test]
     fn your_prefixes_become_aliases() {
         let body = r#"{"your-name": "Maria", "your-email": "maria@example.com", "your-message": "Olá", "checkbox-1": ["A", "B"]}"#;
-        let Inbound::Submissions(s) = decode(body.as_bytes()).unwrap() else {
+        let Decoded::Submissions(s) = decode(body.as_bytes()).unwrap() else {
             panic!()
         };
         let name = s[0].fields.iter().find(|f| f.key == "your-name").unwrap();

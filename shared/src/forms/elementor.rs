@@ -6,7 +6,7 @@
 //! `form_name`. On: `fields[<id>][value|title|type|raw_value]`, `form[id|name]` and
 //! `meta[<key>][title|value]`. Fields are keyed by their id in both shapes where it is known.
 
-use super::{Answer, Inbound, Submission};
+use super::{Answer, Decoded, Submission};
 use crate::failure::Failure;
 use std::collections::BTreeMap;
 
@@ -22,7 +22,7 @@ const SIMPLE_META: &[&str] = &[
     "form_name",
 ];
 
-pub fn decode(body: &[u8], content_type: Option<&str>) -> Result<Inbound, Failure> {
+pub fn decode(body: &[u8], content_type: Option<&str>) -> Result<Decoded, Failure> {
     let pairs = match super::body::media_type(content_type).as_str() {
         "multipart/form-data" => super::body::multipart(body, content_type)?,
         _ => super::body::urlencoded(body)?,
@@ -35,7 +35,7 @@ pub fn decode(body: &[u8], content_type: Option<&str>) -> Result<Inbound, Failur
     } else {
         simple(&pairs)
     };
-    Ok(Inbound::Submissions(vec![submission]))
+    Ok(Decoded::Submissions(vec![submission]))
 }
 
 fn simple(pairs: &[(String, String)]) -> Submission {
@@ -116,7 +116,7 @@ mod tests {
 
     fn submission(body: &[u8]) -> Submission {
         match decode(body, Some("application/x-www-form-urlencoded")).unwrap() {
-            Inbound::Submissions(mut s) => s.remove(0),
+            Decoded::Submissions(mut s) => s.remove(0),
             other => panic!("{other:?}"),
         }
     }

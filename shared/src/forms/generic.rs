@@ -2,7 +2,7 @@
 //! values. The body's `Content-Type` says which (JSON when it says nothing). Nested JSON objects
 //! become dotted keys (`contato.email`).
 
-use super::{Answer, Inbound, Submission};
+use super::{Answer, Decoded, Submission};
 use crate::failure::Failure;
 use crate::validate::scalar_as_string;
 use serde_json::{Map, Value};
@@ -11,7 +11,7 @@ use std::collections::HashMap;
 /// Nesting deeper than this is kept as JSON text rather than followed.
 const MAX_DEPTH: usize = 4;
 
-pub fn decode(body: &[u8], content_type: Option<&str>) -> Result<Inbound, Failure> {
+pub fn decode(body: &[u8], content_type: Option<&str>) -> Result<Decoded, Failure> {
     let mut submission = Submission::default();
     match super::body::media_type(content_type).as_str() {
         "application/x-www-form-urlencoded" => {
@@ -25,7 +25,7 @@ pub fn decode(body: &[u8], content_type: Option<&str>) -> Result<Inbound, Failur
             add_fields(&mut submission, &object, "");
         }
     }
-    Ok(Inbound::Submissions(vec![submission]))
+    Ok(Decoded::Submissions(vec![submission]))
 }
 
 fn add_pairs(submission: &mut Submission, pairs: Vec<(String, String)>) {
@@ -88,7 +88,7 @@ mod tests {
     use super::*;
 
     fn fields(body: &[u8], content_type: Option<&str>) -> Vec<(String, String)> {
-        let Inbound::Submissions(s) = decode(body, content_type).unwrap() else {
+        let Decoded::Submissions(s) = decode(body, content_type).unwrap() else {
             panic!()
         };
         s[0].fields

@@ -4,12 +4,12 @@
 //! answer}]}` and signs it like Typeform does, in `X-Ponte-Signature`.
 
 use super::body::json_object;
-use super::{Answer, Inbound, Submission};
+use super::{Answer, Decoded, Submission};
 use crate::failure::Failure;
 use crate::validate::scalar_as_string;
 use serde_json::Value;
 
-pub fn decode(body: &[u8]) -> Result<Inbound, Failure> {
+pub fn decode(body: &[u8]) -> Result<Decoded, Failure> {
     let root = json_object(body, "Google Forms forwarder")?;
     let answers = root
         .get("answers")
@@ -52,7 +52,7 @@ pub fn decode(body: &[u8]) -> Result<Inbound, Failure> {
         };
         submission.field(key, title, kind, value);
     }
-    Ok(Inbound::Submissions(vec![submission]))
+    Ok(Decoded::Submissions(vec![submission]))
 }
 
 #[cfg(test)]
@@ -62,7 +62,7 @@ mod tests {
     #[test]
     fn the_forwarders_body_is_read() {
         let body = include_bytes!("../../../tests/fixtures/forms/google-forms.json");
-        let Inbound::Submissions(s) = decode(body).unwrap() else {
+        let Decoded::Submissions(s) = decode(body).unwrap() else {
             panic!()
         };
         let s = &s[0];

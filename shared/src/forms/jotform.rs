@@ -5,7 +5,7 @@
 //! address, date) are objects joined into one text. Text is HTML-escaped (`&quot;`) and is
 //! unescaped. The `pretty` part is never read. `preview: "true"` marks a test submission.
 
-use super::{Answer, Inbound, Submission};
+use super::{Answer, Decoded, Submission};
 use crate::failure::Failure;
 use crate::validate::scalar_as_string;
 use serde_json::{Map, Value};
@@ -29,7 +29,7 @@ const INTERNAL: &[&str] = &[
     "website",
 ];
 
-pub fn decode(body: &[u8], content_type: Option<&str>) -> Result<Inbound, Failure> {
+pub fn decode(body: &[u8], content_type: Option<&str>) -> Result<Decoded, Failure> {
     let parts = match super::body::media_type(content_type).as_str() {
         "application/x-www-form-urlencoded" => super::body::urlencoded(body)?,
         _ => super::body::multipart(body, content_type)?,
@@ -53,7 +53,7 @@ pub fn decode(body: &[u8], content_type: Option<&str>) -> Result<Inbound, Failur
         }
     };
     if answers.get("preview").and_then(Value::as_str) == Some("true") {
-        return Ok(Inbound::Test(
+        return Ok(Decoded::Test(
             "a JotForm preview submission (preview: true)".into(),
         ));
     }
@@ -73,7 +73,7 @@ pub fn decode(body: &[u8], content_type: Option<&str>) -> Result<Inbound, Failur
             added.aliases.push(key.clone());
         }
     }
-    Ok(Inbound::Submissions(vec![submission]))
+    Ok(Decoded::Submissions(vec![submission]))
 }
 
 /// `q3_studentsName` → `studentsName`; other keys stay as they are.
@@ -204,7 +204,7 @@ mod tests {
     fn a_preview_submission_is_a_test_delivery() {
         assert!(matches!(
             decode(&sample(), Some(CONTENT_TYPE)).unwrap(),
-            Inbound::Test(_)
+            Decoded::Test(_)
         ));
     }
 
@@ -213,7 +213,7 @@ mod tests {
         let body = String::from_utf8(sample())
             .unwrap()
             .replace(r#""preview":"true","#, "");
-        let Inbound::Submissions(s) = decode(body.as_bytes(), Some(CONTENT_TYPE)).unwrap() else {
+        let Decoded::Submissions(s) = decode(body.as_bytes(), Some(CONTENT_TYPE)).unwrap() else {
             panic!("expected a submission")
         };
         let s = &s[0];

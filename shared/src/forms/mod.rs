@@ -112,7 +112,7 @@ impl fmt::Display for Source {
 
 /// One answer of a submission.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Field {
+pub struct FormField {
     /// The builder's stable key (Typeform `ref`, Tally `key`, JotForm field name…).
     pub key: String,
     /// Other names the field can be referenced by in a mapping (ids, names without prefixes).
@@ -178,7 +178,7 @@ pub struct Submission {
     pub submitted_at: Option<String>,
     pub form_name: Option<String>,
     /// The answers, in the form's order.
-    pub fields: Vec<Field>,
+    pub fields: Vec<FormField>,
     /// Hidden fields, UTM parameters and page metadata: usable in a mapping, left out of the
     /// readable summary.
     pub hidden: Vec<(String, String)>,
@@ -186,7 +186,7 @@ pub struct Submission {
 
 /// What a webhook body turned out to be.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Inbound {
+pub enum Decoded {
     /// Several submissions can arrive in one body (RD Station's legacy `leads`).
     Submissions(Vec<Submission>),
     /// A builder's test delivery: answered with success, nothing is sent.
@@ -200,8 +200,8 @@ impl Submission {
         label: impl Into<String>,
         kind: impl Into<String>,
         value: Answer,
-    ) -> &mut Field {
-        self.fields.push(Field {
+    ) -> &mut FormField {
+        self.fields.push(FormField {
             key: key.into(),
             aliases: Vec::new(),
             label: label.into(),
@@ -271,7 +271,7 @@ fn fold_accent(c: char) -> char {
 }
 
 /// Decodes `body` as `source` sends it. `content_type` is the request's header, if any.
-pub fn decode(source: Source, body: &[u8], content_type: Option<&str>) -> Result<Inbound, Failure> {
+pub fn decode(source: Source, body: &[u8], content_type: Option<&str>) -> Result<Decoded, Failure> {
     let mut inbound = match source {
         Source::Typeform => typeform::decode(body)?,
         Source::Tally => tally::decode(body)?,
@@ -282,7 +282,7 @@ pub fn decode(source: Source, body: &[u8], content_type: Option<&str>) -> Result
         Source::Cf7 => cf7::decode(body)?,
         Source::Generic => generic::decode(body, content_type)?,
     };
-    if let Inbound::Submissions(submissions) = &mut inbound {
+    if let Decoded::Submissions(submissions) = &mut inbound {
         for submission in submissions {
             submission.source = Some(source);
         }

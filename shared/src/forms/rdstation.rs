@@ -7,7 +7,7 @@
 //! with no contact and no leads is RD Station checking the URL: a test delivery.
 
 use super::body::json;
-use super::{Answer, Inbound, Submission};
+use super::{Answer, Decoded, Submission};
 use crate::failure::Failure;
 use crate::validate::scalar_as_string;
 use serde_json::{Map, Value};
@@ -49,7 +49,7 @@ const HIDDEN: &[&str] = &[
     "twitter",
 ];
 
-pub fn decode(body: &[u8]) -> Result<Inbound, Failure> {
+pub fn decode(body: &[u8]) -> Result<Decoded, Failure> {
     let root = match json(body) {
         Ok(Value::Object(map)) => map,
         Ok(_) => {
@@ -60,7 +60,7 @@ pub fn decode(body: &[u8]) -> Result<Inbound, Failure> {
         }
         // RD Station's URL check may come with an empty body.
         Err(Failure::InvalidJson(ref m)) if m.contains("empty") => {
-            return Ok(Inbound::Test(
+            return Ok(Decoded::Test(
                 "an empty RD Station delivery (URL check)".into(),
             ));
         }
@@ -71,7 +71,7 @@ pub fn decode(body: &[u8]) -> Result<Inbound, Failure> {
             .get("event_timestamp")
             .or_else(|| root.get("timestamp"))
             .and_then(Value::as_str);
-        return Ok(Inbound::Submissions(vec![lead(contact, timestamp)]));
+        return Ok(Decoded::Submissions(vec![lead(contact, timestamp)]));
     }
     if let Some(leads) = root.get("leads").and_then(Value::as_array) {
         let submissions: Vec<Submission> = leads
@@ -87,14 +87,14 @@ pub fn decode(body: &[u8]) -> Result<Inbound, Failure> {
             })
             .collect();
         if submissions.is_empty() {
-            return Ok(Inbound::Test(
+            return Ok(Decoded::Test(
                 "an RD Station delivery without leads (URL check)".into(),
             ));
         }
-        return Ok(Inbound::Submissions(submissions));
+        return Ok(Decoded::Submissions(submissions));
     }
     if root.is_empty() || root.contains_key("event_type") {
-        return Ok(Inbound::Test(
+        return Ok(Decoded::Test(
             "an RD Station delivery without a contact (URL check)".into(),
         ));
     }
@@ -171,7 +171,7 @@ mod tests {
     #[test]
     fn a_converted_contact_is_one_submission() {
         let body = include_bytes!("../../../tests/fixtures/forms/rdstation-converted.json");
-        let Inbound::Submissions(s) = decode(body).unwrap() else {
+        let Decoded::Submissions(s) = decode(body).unwrap() else {
             panic!()
         };
         assert_eq!(s.len(), 1);
@@ -197,7 +197,7 @@ mod tests {
     #[test]
     fn legacy_leads_are_one_submission_each() {
         let body = br#"{"leads": [{"id": "1", "email": "a@example.com", "name": "A", "custom_fields": {"Interesse": "Plano"}}, {"id": "2", "email": "b@example.com"}]}"#;
-        let Inbound::Submissions(s) = decode(body).unwrap() else {
+        let Decoded::Submissions(s) = decode(body).unwrap() else {
             panic!()
         };
         assert_eq!(s.len(), 2);
@@ -213,7 +213,7 @@ mod tests {
     fn url_checks_are_test_deliveries() {
         for body in [&b""[..], b"{}", br#"{"leads": []}"#] {
             assert!(
-                matches!(decode(body).unwrap(), Inbound::Test(_)),
+                matches!(decode(body).unwrap(), Decoded::Test(_)),
                 "{body:?}"
             );
         }

@@ -6,13 +6,13 @@
 //! fields are `null`. Hidden and calculated fields go to the hidden values.
 
 use super::body::json_object;
-use super::{Answer, Inbound, Submission};
+use super::{Answer, Decoded, Submission};
 use crate::failure::Failure;
 use crate::validate::scalar_as_string;
 use serde_json::Value;
 use std::collections::HashMap;
 
-pub fn decode(body: &[u8]) -> Result<Inbound, Failure> {
+pub fn decode(body: &[u8]) -> Result<Decoded, Failure> {
     let root = json_object(body, "Tally")?;
     let data = root
         .get("data")
@@ -61,7 +61,7 @@ pub fn decode(body: &[u8]) -> Result<Inbound, Failure> {
         }
         submission.field(key, label, kind, value);
     }
-    Ok(Inbound::Submissions(vec![submission]))
+    Ok(Decoded::Submissions(vec![submission]))
 }
 
 /// A choice field's option texts by id: built once per field, so that reading many chosen ids
@@ -113,7 +113,7 @@ mod tests {
     fn sample() -> Submission {
         let body = include_bytes!("../../../tests/fixtures/forms/tally.json");
         match decode(body).unwrap() {
-            Inbound::Submissions(mut s) => s.remove(0),
+            Decoded::Submissions(mut s) => s.remove(0),
             other => panic!("{other:?}"),
         }
     }
@@ -153,7 +153,7 @@ mod tests {
     #[test]
     fn null_answers_are_unanswered() {
         let body = br#"{"eventId": "e", "data": {"fields": [{"key": "q1", "label": "Obs", "type": "TEXTAREA", "value": null}]}}"#;
-        let Inbound::Submissions(s) = decode(body).unwrap() else {
+        let Decoded::Submissions(s) = decode(body).unwrap() else {
             panic!()
         };
         assert!(s[0].fields[0].value.is_empty());

@@ -6,11 +6,11 @@
 //! answer's `type`. Skipped questions have no answer and are simply absent.
 
 use super::body::json_object;
-use super::{Answer, Inbound, Submission};
+use super::{Answer, Decoded, Submission};
 use crate::failure::Failure;
 use serde_json::{Map, Value};
 
-pub fn decode(body: &[u8]) -> Result<Inbound, Failure> {
+pub fn decode(body: &[u8]) -> Result<Decoded, Failure> {
     let root = json_object(body, "Typeform")?;
     let response = root
         .get("form_response")
@@ -101,7 +101,7 @@ pub fn decode(body: &[u8]) -> Result<Inbound, Failure> {
             submission.hidden_field(format!("variables.{key}"), value);
         }
     }
-    Ok(Inbound::Submissions(vec![submission]))
+    Ok(Decoded::Submissions(vec![submission]))
 }
 
 fn text(map: &Map<String, Value>, key: &str) -> Option<String> {
@@ -157,7 +157,7 @@ mod tests {
     fn sample() -> Submission {
         let body = include_bytes!("../../../tests/fixtures/forms/typeform.json");
         match decode(body).unwrap() {
-            Inbound::Submissions(mut s) => s.remove(0),
+            Decoded::Submissions(mut s) => s.remove(0),
             other => panic!("{other:?}"),
         }
     }

@@ -346,7 +346,7 @@ def function_block(f):
   {s}DeadLetterAlarm:
     Type: AWS::CloudWatch::Alarm
     Properties:
-      AlarmDescription: {folded(b + ': messages that failed every delivery wait in the dead-letter queue (see README, "Dead letters").', '        ')}
+      AlarmDescription: {folded(b + ': messages that failed every delivery wait in the dead-letter queue (see docs/operator-guide.md, "Dead letters").', '        ')}
       Namespace: AWS/SQS
       MetricName: ApproximateNumberOfMessagesVisible
       Dimensions:
@@ -363,7 +363,7 @@ def function_block(f):
   {s}FailureRateAlarm:
     Type: AWS::CloudWatch::Alarm
     Properties:
-      AlarmDescription: {folded(b + ': more than 10% of deliveries failed in 5 minutes (with at least 5 deliveries). The function' + "'" + 's log says why (outcome and error), see README "Operating Ponte".', '        ')}
+      AlarmDescription: {folded(b + ': more than 10% of deliveries failed in 5 minutes (with at least 5 deliveries). The function' + "'" + 's log says why (outcome and error), see docs/operator-guide.md, "Operating Ponte".', '        ')}
       Metrics:
         - Id: delivered
           ReturnData: false

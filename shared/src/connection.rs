@@ -16,6 +16,12 @@ pub trait Connection: Sized + Send + Sync + 'static {
     fn from_secret(value: &Value) -> Result<Self, Problems>;
 }
 
+/// A secret's contents that hold a provider connection of type `C`, with whatever else the
+/// secret keeps beside it: what the delivery core reads, knowing nothing of the rest.
+pub trait HoldsConnection<C> {
+    fn connection(&self) -> &C;
+}
+
 /// A provider's connection secret, declared with `validated_object!`: its keys are read from the
 /// secret (the others are webhook settings, read apart), and it says how an operator writes it.
 pub trait ProviderConnection: DeclaredObject + Send + Sync + 'static {

@@ -15,6 +15,7 @@ pub mod authenticity;
 pub mod aws;
 pub mod connection;
 pub mod dead_letters;
+pub mod delivery;
 pub mod envelope;
 pub mod failure;
 pub mod forms;

@@ -240,6 +240,12 @@ pub struct Setup<C> {
     pub webhooks: Webhooks,
 }
 
+impl<C> crate::connection::HoldsConnection<C> for Setup<C> {
+    fn connection(&self) -> &C {
+        &self.connection
+    }
+}
+
 impl<C: Connection> Connection for Setup<C> {
     const PROVIDER: &'static str = C::PROVIDER;
 

@@ -103,3 +103,41 @@ fn no_module_imports_one_that_imports_it_back() {
         .collect();
     assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
 }
+
+/// Everything a module reaches through its imports, itself left out.
+fn reached(graph: &BTreeMap<String, BTreeSet<String>>, from: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut next = vec![from.to_string()];
+    while let Some(module) = next.pop() {
+        for name in graph.get(&module).into_iter().flatten() {
+            if seen.insert(name.clone()) {
+                next.push(name.clone());
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn the_delivery_core_knows_nothing_of_how_a_payload_came() {
+    let graph = imports();
+    let core = reached(&graph, "delivery");
+    assert!(core.contains("provider") && core.contains("idempotency"));
+    for outside in [
+        "webhooks",
+        "forms",
+        "mapping",
+        "intake",
+        "dead_letters",
+        "reception",
+        "route",
+        "authenticity",
+        "api_gateway",
+        "sqs_batch",
+    ] {
+        assert!(
+            !core.contains(outside),
+            "the delivery core reaches {outside}: {core:?}"
+        );
+    }
+}

@@ -40,7 +40,7 @@ pub trait Action: Send + Sync + 'static {
     /// The connection secret this action reads.
     type Connection: Connection;
 
-    /// The validated request, typed; declared with `validated_object!`, so it is read with
+    /// The validated request, typed; declared with `#[declared]`, so it is read with
     /// every problem named at once.
     type Request: Field + Send + Sync + 'static;
 

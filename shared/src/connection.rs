@@ -22,7 +22,7 @@ pub trait HoldsConnection<C> {
     fn connection(&self) -> &C;
 }
 
-/// A provider's connection secret, declared with `validated_object!`: its keys are read from the
+/// A provider's connection secret, declared with `#[declared]`: its keys are read from the
 /// secret (the others are webhook settings, read apart), and it says how an operator writes it.
 pub trait ProviderConnection: DeclaredObject + Send + Sync + 'static {
     /// The provider's name, for messages ("Cloud Chat").

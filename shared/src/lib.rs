@@ -7,6 +7,9 @@
 //! answer or a batch item failure ([`failure`]). Each provider action is one [`Action`] in
 //! [`actions`], listed once in [`registry`].
 
+// `#[declared]` (shared/declare) names this crate `ponte`, as the functions and tools do.
+extern crate self as ponte;
+
 pub mod action;
 pub mod actions;
 pub mod api_gateway;

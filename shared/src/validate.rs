@@ -5,7 +5,8 @@
 //! (`message.content`, `template_fields[1].index`) and remembers which keys were read, so that
 //! whatever is left over can be rejected by name (typo protection).
 //!
-//! Requests and secrets are declared once with [`crate::validated_object!`]; the type of each
+//! Requests and secrets are declared once with [`declared`] (`#[declared]` on the struct, from
+//! `shared/declare`), closed lists of values with [`crate::one_of!`]; the type of each
 //! field (see `validate/field.rs`) says how it is read. A bad field holds a placeholder while
 //! the rest is read, and nothing is built for a provider until [`Problems::into_result`] says
 //! nothing was found.
@@ -17,6 +18,9 @@ use std::fmt;
 
 mod declare;
 mod field;
+
+/// `#[declared]`: a struct read field by field from a JSON object (see `shared/declare`).
+pub use ponte_declare::declared;
 
 pub use field::{
     AsText, Count, DeclaredObject, Email, Field, HttpUrl, Id, IdString, Nullable, PhoneUpTo,

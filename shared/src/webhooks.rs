@@ -26,25 +26,24 @@
 use crate::connection::{Connection, Token};
 use crate::forms::{SOURCES, Source};
 use crate::mapping::Mapping;
+use crate::validate::declared;
 use crate::validate::{Field, Fields, Problems, ValidationContext, read_key};
-use crate::validated_object;
 use serde_json::Value;
 
 /// The webhook key of direct JSON calls (no form source in the URL).
 pub const DIRECT: &str = "direct";
 
-validated_object! {
-    /// One route's settings: `webhooks.<source>` (or `webhooks.direct`).
-    #[derive(Debug, Clone, Default)]
-    pub struct SourceSettings {
-        /// The HMAC-SHA256 key the source signs its bodies with (Typeform, Tally, Google Forms).
-        pub signing_secret: Option<Token>,
-        /// A token the webhook URL (`?token=`) or an `X-Ponte-Token` header must carry.
-        pub token: Option<Token>,
-        /// `"public": true`: the operator accepts callers that prove nothing.
-        pub public: Option<bool>,
-        pub mapping: Option<Mapping>,
-    }
+/// One route's settings: `webhooks.<source>` (or `webhooks.direct`).
+#[declared]
+#[derive(Debug, Clone, Default)]
+pub struct SourceSettings {
+    /// The HMAC-SHA256 key the source signs its bodies with (Typeform, Tally, Google Forms).
+    pub signing_secret: Option<Token>,
+    /// A token the webhook URL (`?token=`) or an `X-Ponte-Token` header must carry.
+    pub token: Option<Token>,
+    /// `"public": true`: the operator accepts callers that prove nothing.
+    pub public: Option<bool>,
+    pub mapping: Option<Mapping>,
 }
 
 impl SourceSettings {

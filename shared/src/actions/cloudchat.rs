@@ -5,18 +5,17 @@
 
 use crate::connection::{BaseUrl, Hosted, ProviderConnection, Token};
 use crate::validate::Id;
-use crate::validated_object;
+use crate::validate::declared;
 use serde_json::{Value, json};
 
-validated_object! {
-    /// `{"api_access_token": "…", "account_id": "123", "base_url": "https://…"}`; the secret's
-    /// other keys are webhook settings, read apart.
-    #[derive(Debug, Clone)]
-    pub struct CloudChatConnection {
-        pub api_access_token: Token,
-        pub account_id: Id,
-        pub base_url: BaseUrl<CloudChatConnection>,
-    }
+/// `{"api_access_token": "…", "account_id": "123", "base_url": "https://…"}`; the secret's
+/// other keys are webhook settings, read apart.
+#[declared]
+#[derive(Debug, Clone)]
+pub struct CloudChatConnection {
+    pub api_access_token: Token,
+    pub account_id: Id,
+    pub base_url: BaseUrl<CloudChatConnection>,
 }
 
 impl Hosted for CloudChatConnection {

@@ -7,10 +7,11 @@
 use super::cloudchat::CloudChatConnection;
 use crate::action::{Action, ExampleForm, ValidationContext};
 use crate::mask;
+use crate::one_of;
 use crate::phone::Phone;
 use crate::provider::{ProviderRequest, json_body};
+use crate::validate::declared;
 use crate::validate::{Email, Field, Fields, IdString, Problems, non_blank};
-use crate::{one_of, validated_object};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
@@ -20,41 +21,30 @@ pub struct CloudChatCreateConversation;
 /// the ticket has another contact reference.
 pub const UNREADABLE_PHONE_ATTRIBUTE: &str = "unreadable_phone";
 
-validated_object! {
-    /// The validated request, serialized exactly as Cloud Chat documents it.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
-    pub struct CreateConversation {
-        /// Sent as a string, as the documentation's example does.
-        pub inbox_id: IdString,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub contact_identifier: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub contact_email: Option<Email>,
-        /// E.164, as Cloud Chat (Chatwoot) requires `^\+[1-9]\d{1,14}$`.
-        #[serde(skip_serializing_if = "ContactPhone::is_left_out")]
-        pub contact_phone_number: ContactPhone,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub message: Option<FirstMessage>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub status: Option<Status>,
-        /// At the top level, where the documentation shows it.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub private: Option<bool>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub custom_attributes: Option<Map<String, Value>>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub additional_attributes: Option<Map<String, Value>>,
-    }
-    check: check_contact;
+/// The validated request, serialized exactly as Cloud Chat documents it.
+#[declared(check = check_contact)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CreateConversation {
+    /// Sent as a string, as the documentation's example does.
+    pub inbox_id: IdString,
+    pub contact_identifier: Option<String>,
+    pub contact_email: Option<Email>,
+    /// E.164, as Cloud Chat (Chatwoot) requires `^\+[1-9]\d{1,14}$`.
+    #[serde(skip_serializing_if = "ContactPhone::is_left_out")]
+    pub contact_phone_number: ContactPhone,
+    pub message: Option<FirstMessage>,
+    pub status: Option<Status>,
+    /// At the top level, where the documentation shows it.
+    pub private: Option<bool>,
+    pub custom_attributes: Option<Map<String, Value>>,
+    pub additional_attributes: Option<Map<String, Value>>,
 }
 
-validated_object! {
-    #[derive(Debug, Clone, PartialEq, Serialize)]
-    pub struct FirstMessage {
-        pub content: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub message_type: Option<MessageType>,
-    }
+#[declared]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FirstMessage {
+    pub content: String,
+    pub message_type: Option<MessageType>,
 }
 
 one_of! {

@@ -10,28 +10,26 @@ use crate::action::{Action, ExampleForm, ValidationContext};
 use crate::mask;
 use crate::phone::Phone;
 use crate::provider::{ProviderRequest, json_body};
+use crate::validate::declared;
 use crate::validate::{AsText, read_key};
 use crate::validate::{Fields, HttpUrl, IdString, Problems, Remainder};
-use crate::validated_object;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 pub struct CloudChatProactiveWhatsapp;
 
-validated_object! {
-    #[derive(Debug, Clone, PartialEq, Serialize)]
-    pub struct ProactiveWhatsapp {
-        pub inbox_id: IdString,
-        /// E.164 with the country code, as the documentation insists.
-        pub phone_number: Phone,
-        pub template_name: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub header_attachment: Option<HttpUrl>,
-    }
-    rest:
-        /// `button_param_N` and the template variables, as text, at the root of the body.
-        #[serde(flatten)]
-        pub variables: TemplateVariables;
+#[declared]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProactiveWhatsapp {
+    pub inbox_id: IdString,
+    /// E.164 with the country code, as the documentation insists.
+    pub phone_number: Phone,
+    pub template_name: String,
+    pub header_attachment: Option<HttpUrl>,
+    /// `button_param_N` and the template variables, as text, at the root of the body.
+    #[serde(flatten)]
+    #[declared(rest)]
+    pub variables: TemplateVariables,
 }
 
 /// The body's other keys: the template's variables and its buttons' parameters, as text.

@@ -7,11 +7,12 @@
 use crate::action::{Action, ExampleForm, ValidationContext};
 use crate::connection::{BaseUrl, Hosted, ProviderConnection, Token};
 use crate::mask;
+use crate::one_of;
 use crate::phone::{Phone, PhoneFormat, as_international_digits};
 use crate::provider::{ProviderRequest, ProviderResponse, json_body};
+use crate::validate::declared;
 use crate::validate::{AsText, Count, Field, Fields, HttpUrl, Id, Problems, TextMap, TextUpTo};
 use crate::validate::{DeclaredObject, read_key};
-use crate::{one_of, validated_object};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -19,16 +20,15 @@ pub struct SacflowSendMessage;
 
 pub const SUMMARY_MAX: usize = 300;
 
-validated_object! {
-    /// `{"token": "…", "account_id": 123, "base_url": "…"}`; the secret's other keys are webhook
-    /// settings, read apart.
-    #[derive(Debug, Clone)]
-    pub struct SacflowConnection {
-        pub token: Token,
-        /// The account messages go from when the event names none.
-        pub account_id: Option<Id>,
-        pub base_url: BaseUrl<SacflowConnection>,
-    }
+/// `{"token": "…", "account_id": 123, "base_url": "…"}`; the secret's other keys are webhook
+/// settings, read apart.
+#[declared]
+#[derive(Debug, Clone)]
+pub struct SacflowConnection {
+    pub token: Token,
+    /// The account messages go from when the event names none.
+    pub account_id: Option<Id>,
+    pub base_url: BaseUrl<SacflowConnection>,
 }
 
 impl Hosted for SacflowConnection {
@@ -45,47 +45,30 @@ impl ProviderConnection for SacflowConnection {
     }
 }
 
-validated_object! {
-    /// The validated request; its keys are Sacflow's (camelCase).
-    #[derive(Debug, Clone, PartialEq, Serialize)]
-    pub struct SendMessage {
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub account_id as "accountId": Option<Id>,
-        pub channel_id as "channelId": Id,
-        pub contact: Contact,
-        pub message: Message,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub message_timeout as "messageTimeout": Option<Count>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub is_private as "isPrivate": Option<bool>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub tag_id as "tagId": Option<Id>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub queue_id as "queueId": Option<Id>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub session: Option<Session>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub status: Option<TicketStatus>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub ticket_id as "ticketId": Option<Id>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub user_id as "userId": Option<Id>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub summary: Option<TextUpTo<SUMMARY_MAX>>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub from: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub queued: Option<bool>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub message_timeout_behavior as "messageTimeoutBehavior": Option<TimeoutBehaviour>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub message_timeout_flow_id as "messageTimeoutFlowId": Option<Id>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub response_flow_id as "responseFlowId": Option<Id>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub context: Option<Context>,
-    }
-    check: check_send_message;
+/// The validated request; its keys are Sacflow's (camelCase).
+#[declared(check = check_send_message)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendMessage {
+    pub account_id: Option<Id>,
+    pub channel_id: Id,
+    pub contact: Contact,
+    pub message: Message,
+    pub message_timeout: Option<Count>,
+    pub is_private: Option<bool>,
+    pub tag_id: Option<Id>,
+    pub queue_id: Option<Id>,
+    pub session: Option<Session>,
+    pub status: Option<TicketStatus>,
+    pub ticket_id: Option<Id>,
+    pub user_id: Option<Id>,
+    pub summary: Option<TextUpTo<SUMMARY_MAX>>,
+    pub from: Option<String>,
+    pub queued: Option<bool>,
+    pub message_timeout_behavior: Option<TimeoutBehaviour>,
+    pub message_timeout_flow_id: Option<Id>,
+    pub response_flow_id: Option<Id>,
+    pub context: Option<Context>,
 }
 
 one_of! {
@@ -97,14 +80,13 @@ one_of! {
     pub enum TimeoutBehaviour { Solve = "solve", Flow = "flow" }
 }
 
-validated_object! {
-    #[derive(Debug, Clone, PartialEq, Serialize)]
-    pub struct Contact {
-        pub name: String,
-        /// Country code and number, digits only (`5511987654321`), as Sacflow's clients send it.
-        #[serde(serialize_with = "as_international_digits")]
-        pub phone: Phone,
-    }
+#[declared]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contact {
+    pub name: String,
+    /// Country code and number, digits only (`5511987654321`), as Sacflow's clients send it.
+    #[serde(serialize_with = "as_international_digits")]
+    pub phone: Phone,
 }
 
 one_of! {
@@ -131,62 +113,54 @@ pub enum Message {
     Document(DocumentMessage),
 }
 
-validated_object! {
-    #[derive(Debug, Clone, PartialEq, Serialize)]
-    pub struct TextMessage {
-        pub body: String,
-    }
+#[declared]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TextMessage {
+    pub body: String,
 }
 
-validated_object! {
-    /// A contact card: the business's name and phone, as shown to the customer.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
-    pub struct ContactCard {
-        pub name: String,
-        pub phone: String,
-        pub business_description as "businessDescription": String,
-    }
+/// A contact card: the business's name and phone, as shown to the customer.
+#[declared]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactCard {
+    pub name: String,
+    pub phone: String,
+    pub business_description: String,
 }
 
-validated_object! {
-    #[derive(Debug, Clone, PartialEq, Serialize)]
-    pub struct TemplateMessage {
-        pub name: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub variables: Option<Vec<AsText>>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub header_variables as "headerVariables": Option<Vec<AsText>>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub button_variables as "buttonVariables": Option<Vec<AsText>>,
-    }
+#[declared]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateMessage {
+    pub name: String,
+    pub variables: Option<Vec<AsText>>,
+    pub header_variables: Option<Vec<AsText>>,
+    pub button_variables: Option<Vec<AsText>>,
 }
 
-validated_object! {
-    #[derive(Debug, Clone, PartialEq, Serialize)]
-    pub struct ImageMessage {
-        pub url: HttpUrl,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub caption: Option<String>,
-    }
+#[declared]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImageMessage {
+    pub url: HttpUrl,
+    pub caption: Option<String>,
 }
 
-validated_object! {
-    #[derive(Debug, Clone, PartialEq, Serialize)]
-    pub struct PdfMessage {
-        pub url: HttpUrl,
-        pub file_name as "fileName": String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub caption: Option<String>,
-    }
+#[declared]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PdfMessage {
+    pub url: HttpUrl,
+    pub file_name: String,
+    pub caption: Option<String>,
 }
 
-validated_object! {
-    #[derive(Debug, Clone, PartialEq, Serialize)]
-    pub struct DocumentMessage {
-        pub url: HttpUrl,
-        pub filename: String,
-        pub caption: String,
-    }
+#[declared]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DocumentMessage {
+    pub url: HttpUrl,
+    pub filename: String,
+    pub caption: String,
 }
 
 impl Message {
@@ -232,31 +206,28 @@ impl Field for Message {
     }
 }
 
-validated_object! {
-    #[derive(Debug, Clone, PartialEq, Serialize)]
-    pub struct Session {
-        /// The chatbot's variables, as text; an empty object when left out.
-        pub context: TextMap,
-    }
+#[declared]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Session {
+    /// The chatbot's variables, as text; an empty object when left out.
+    pub context: TextMap,
 }
 
-validated_object! {
-    #[derive(Debug, Clone, PartialEq, Serialize)]
-    pub struct Context {
-        pub header: String,
-        pub body: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub buttons: Option<Vec<ContextButton>>,
-    }
+#[declared]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Context {
+    pub header: String,
+    pub body: String,
+    pub buttons: Option<Vec<ContextButton>>,
 }
 
-validated_object! {
-    #[derive(Debug, Clone, PartialEq, Serialize)]
-    pub struct ContextButton {
-        pub kind as "type": ButtonType,
-        pub title: String,
-        pub content: String,
-    }
+#[declared]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContextButton {
+    #[serde(rename = "type")]
+    pub kind: ButtonType,
+    pub title: String,
+    pub content: String,
 }
 
 one_of! {

@@ -6,11 +6,12 @@
 use crate::action::{Action, ExampleForm, ValidationContext};
 use crate::connection::{BaseUrl, Hosted, ProviderConnection, Token};
 use crate::mask;
+use crate::one_of;
 use crate::phone::PhoneFormat;
 use crate::provider::{ProviderRequest, json_body};
+use crate::validate::declared;
 use crate::validate::non_blank;
 use crate::validate::{AsText, Count, Field, Nullable, PhoneUpTo, Problems, TextUpTo, Uuid};
-use crate::{one_of, validated_object};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -19,19 +20,18 @@ pub struct WeglyCreateChat;
 pub const WA_CONTACT_ID_MAX: usize = 50;
 pub const REMOTE_PROFILE_NAME_MAX: usize = 255;
 
-validated_object! {
-    /// `{"token": "…", "base_url": "…", "origin": "…", "wa_contact_id_format": "national"}`; the
-    /// secret's other keys are webhook settings, read apart.
-    #[derive(Debug, Clone)]
-    pub struct WeglyConnection {
-        pub token: Token,
-        pub base_url: BaseUrl<WeglyConnection>,
-        /// Sent as the `Origin` header, for keys restricted to an allowed domain.
-        pub origin: Option<String>,
-        /// How `wa_contact_id` is written: national digits (the documentation's `11999999999`,
-        /// the default) or international digits (`5511999999999`).
-        pub wa_contact_id_format: Option<ContactIdFormat>,
-    }
+/// `{"token": "…", "base_url": "…", "origin": "…", "wa_contact_id_format": "national"}`; the
+/// secret's other keys are webhook settings, read apart.
+#[declared]
+#[derive(Debug, Clone)]
+pub struct WeglyConnection {
+    pub token: Token,
+    pub base_url: BaseUrl<WeglyConnection>,
+    /// Sent as the `Origin` header, for keys restricted to an allowed domain.
+    pub origin: Option<String>,
+    /// How `wa_contact_id` is written: national digits (the documentation's `11999999999`,
+    /// the default) or international digits (`5511999999999`).
+    pub wa_contact_id_format: Option<ContactIdFormat>,
 }
 
 one_of! {
@@ -61,51 +61,43 @@ impl ProviderConnection for WeglyConnection {
     }
 }
 
-validated_object! {
-    /// The validated request, serialized as Wegly documents it. `wa_contact_id` is kept parsed
-    /// and written as the connection says; the fields that accept `null` keep an explicit `null`.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
-    pub struct CreateChat {
-        pub whatsapp_phone_id: Uuid,
-        pub wa_contact_id: PhoneUpTo<WA_CONTACT_ID_MAX>,
-        pub template: Template,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub template_fields: Option<Vec<TemplateField>>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub person_contact_id: Option<Uuid>,
-        #[serde(skip_serializing_if = "Nullable::is_absent")]
-        pub remote_profile_name: Nullable<TextUpTo<REMOTE_PROFILE_NAME_MAX>>,
-        #[serde(skip_serializing_if = "Nullable::is_absent")]
-        pub crm_person_id: Nullable<Uuid>,
-        #[serde(skip_serializing_if = "Nullable::is_absent")]
-        pub assigned_agent_id: Nullable<Uuid>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub status: Option<ChatStatus>,
-    }
+/// The validated request, serialized as Wegly documents it. `wa_contact_id` is kept parsed
+/// and written as the connection says; the fields that accept `null` keep an explicit `null`.
+#[declared]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CreateChat {
+    pub whatsapp_phone_id: Uuid,
+    pub wa_contact_id: PhoneUpTo<WA_CONTACT_ID_MAX>,
+    pub template: Template,
+    pub template_fields: Option<Vec<TemplateField>>,
+    pub person_contact_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Nullable::is_absent")]
+    pub remote_profile_name: Nullable<TextUpTo<REMOTE_PROFILE_NAME_MAX>>,
+    #[serde(skip_serializing_if = "Nullable::is_absent")]
+    pub crm_person_id: Nullable<Uuid>,
+    #[serde(skip_serializing_if = "Nullable::is_absent")]
+    pub assigned_agent_id: Nullable<Uuid>,
+    pub status: Option<ChatStatus>,
 }
 
-validated_object! {
-    #[derive(Debug, Clone, PartialEq, Serialize)]
-    pub struct Template {
-        pub name: String,
-        pub language: String,
-    }
+#[declared]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Template {
+    pub name: String,
+    pub language: String,
 }
 
-validated_object! {
-    #[derive(Debug, Clone, PartialEq, Serialize)]
-    pub struct TemplateField {
-        /// `BODY`, `HEADER`, `BUTTON`…: written in capitals whatever the event's case.
-        pub component: Capitals,
-        pub kind as "type": Capitals,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub index: Option<Count>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub button_index: Option<Count>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub card_index: Option<Count>,
-        pub value: AsText,
-    }
+#[declared]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TemplateField {
+    /// `BODY`, `HEADER`, `BUTTON`…: written in capitals whatever the event's case.
+    pub component: Capitals,
+    #[serde(rename = "type")]
+    pub kind: Capitals,
+    pub index: Option<Count>,
+    pub button_index: Option<Count>,
+    pub card_index: Option<Count>,
+    pub value: AsText,
 }
 
 one_of! {

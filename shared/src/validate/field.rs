@@ -1,7 +1,7 @@
 //! The types a request field can be, each knowing how it is read from JSON and what is wrong
 //! with a bad value.
 //!
-//! A request struct is declared once with [`crate::validated_object!`]; each field's type says
+//! A request struct is declared once with [`crate::validate::declared`]; each field's type says
 //! how it is checked (`Uuid`, `Email`, `Id`, `Option<…>` for optional, …), so the struct, its
 //! keys and its checks cannot drift apart. "Parse, don't validate": a value of one of these
 //! types has passed its check.
@@ -453,7 +453,7 @@ impl<const MAX: usize> Field for PhoneUpTo<MAX> {
     }
 }
 
-/// An object declared with [`crate::validated_object!`]: its declared keys, read out of an
+/// An object declared with [`crate::validate::declared`]: its declared keys, read out of an
 /// object whose other keys are left to the caller.
 pub trait DeclaredObject: Sized {
     /// Reads the declared keys of `fields`, then the rules across them; keys it does not
@@ -471,33 +471,54 @@ pub trait Remainder: Sized + Default {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{one_of, validated_object};
+    use crate::one_of;
+    use crate::validate::declared;
     use serde_json::json;
 
     one_of! {
         enum Colour { Red = "red", DarkBlue = "dark-blue" }
     }
 
-    validated_object! {
-        #[derive(Debug, PartialEq, Serialize)]
-        struct Order {
-            order_id as "orderId": Id,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            colour: Option<Colour>,
-            #[serde(skip_serializing_if = "Nullable::is_absent")]
-            buyer: Nullable<Uuid>,
-            lines: Vec<Line>,
-        }
-        check: check_order;
+    #[declared(check = check_order)]
+    #[derive(Debug, PartialEq, Serialize)]
+    struct Order {
+        #[serde(rename = "orderId")]
+        order_id: Id,
+        colour: Option<Colour>,
+        #[serde(skip_serializing_if = "Nullable::is_absent")]
+        buyer: Nullable<Uuid>,
+        lines: Vec<Line>,
     }
 
-    validated_object! {
-        #[derive(Debug, PartialEq, Serialize)]
-        struct Line {
-            sku: TextUpTo<5>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            quantity: Option<Count>,
-        }
+    #[declared]
+    #[derive(Debug, PartialEq, Serialize)]
+    struct Line {
+        sku: TextUpTo<5>,
+        quantity: Option<Count>,
+    }
+
+    #[declared]
+    #[derive(Debug, PartialEq, Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Parcel {
+        tracking_code: String,
+        declared_value: Option<Count>,
+        #[serde(rename = "kind")]
+        parcel_kind: Option<Colour>,
+    }
+
+    #[test]
+    fn camel_case_keys_and_options_left_out_when_none() {
+        let parcel: Parcel = read(json!({"trackingCode": "BR1", "kind": "red"})).unwrap();
+        assert_eq!(
+            serde_json::to_value(&parcel).unwrap(),
+            json!({"trackingCode": "BR1", "kind": "red"})
+        );
+        let err = read::<Parcel>(json!({"tracking_code": "BR1", "declaredValue": -1})).unwrap_err();
+        assert_eq!(
+            fields(&err),
+            ["trackingCode", "declaredValue", "tracking_code"]
+        );
     }
 
     fn check_order(order: &mut Order, _: &Fields<'_>, _: &ValidationContext, p: &mut Problems) {

@@ -9,7 +9,8 @@ be expressed inside an `Fn::ForEach` loop, whose `Fn::If` condition names CloudF
 not substitute. The logical ids are the ones deployed stacks already have.
 
   scripts/make-template.py           write template.yaml
-  scripts/make-template.py --check   exit 1 if template.yaml is not what this writes, or if
+  scripts/make-template.py --check   exit 1 if template.yaml is not what this writes, if the
+                                     README's parameter table differs from its parameters, or if
                                      Cargo.toml, functions/, events/ or docs/providers/ list
                                      other functions than the registry (CI)
   scripts/make-template.py --list    the functions' binary names, one per line (scripts/bench)
@@ -549,6 +550,21 @@ def template():
     )
 
 
+def readme_parameter_problems():
+    """Every parameter of the template is in the README's `sam deploy --guided` table (the rows
+    after `| parameter | default | meaning |`), and the table names no other."""
+    text = template()
+    params = text[text.index("\nParameters:\n"):text.index("\nConditions:\n")]
+    names = {line.strip().rstrip(":") for line in params.splitlines()
+             if line.startswith("  ") and not line.startswith("   ") and line.strip().endswith(":")}
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("| parameter | default | meaning |"):].split("\n\n", 1)[0]
+    listed = {cell.strip("`") for row in table.splitlines()[2:]
+              for cell in row.split("|")[1].replace(",", " ").split()}
+    return [f"README.md's parameter table lacks {name}" for name in sorted(names - listed)] + [
+        f"README.md's parameter table has {name}, which the template does not" for name in sorted(listed - names)]
+
+
 def elsewhere_disagreements():
     """Where the rest of the repository does not list the same functions: the places the tools
     need a function named again (Cargo.toml's binaries and their local environments, a folder
@@ -568,6 +584,7 @@ def elsewhere_disagreements():
             problems.append(f"{place} lacks {name}")
         for name in sorted(listed - names):
             problems.append(f"{place} has {name}, which is not in the registry of actions (shared/src/registry.rs)")
+    problems += readme_parameter_problems()
     for f in FUNCTIONS:
         main = ROOT / "functions" / f["binary"] / "main.rs"
         action = f["action_type"].rsplit("::", 1)[-1]

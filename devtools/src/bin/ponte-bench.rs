@@ -54,7 +54,10 @@ overhead, batches, memory) and writes the results.
   --out MD            where the results go (default: BENCHMARKS.md)
   --chart SVG         where the chart goes (default: bench/chart.svg)
   --readme PATH       write the summary table between the benchmark markers of this README
-  -h, --help          this text";
+  -h, --help          this text
+
+Exit status: 0 when every subject was measured and the results written, 1 when one could not
+be (the reason on stderr).";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {

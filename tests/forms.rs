@@ -743,6 +743,19 @@ async fn unknown_sources_url_checks_and_direct_tokens() {
         (404, Some("unknown_source"))
     );
 
+    // A mistyped source on the local path (cargo lambda watch's function URL, no route
+    // parameters) is refused by name, not taken for a direct call.
+    let mut local = form_event(Api::HttpV2, "elementer", b"Nome=Ana", &[], &[]);
+    local["rawPath"] = json!("/lambda-url/cloudchat-create-conversation/elementer");
+    local["requestContext"]["http"]["path"] = local["rawPath"].clone();
+    local.as_object_mut().unwrap().remove("pathParameters");
+    let (status, json) = invoke(&app, local).await;
+    assert_eq!(
+        (status, json["error"]["kind"].as_str()),
+        (404, Some("unknown_source"))
+    );
+    assert!(json["error"]["message"].as_str().unwrap().contains("elementor"));
+
     let mut check = form_event(Api::HttpV2, "typeform", b"", &[], &[]);
     check["requestContext"]["http"]["method"] = json!("GET");
     let (status, json) = invoke(&app, check).await;

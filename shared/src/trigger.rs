@@ -45,16 +45,22 @@ fn query_pairs(query: &aws_lambda_events::query_map::QueryMap) -> Vec<(String, S
 }
 
 /// The form source a request names: the `{source}` path parameter (API Gateway routes), else
-/// `?source=`, else the path's last segment when it is a source's name (a function URL, or
-/// `cargo lambda watch`, which have no route parameters: `…/elementor` is the same webhook
-/// there as deployed).
+/// `?source=`, else what follows the function in the path of a function URL (`cargo lambda
+/// watch`'s `/lambda-url/<function>/<source>`, which has no route parameters: `…/elementor` is
+/// the same webhook there as deployed). What follows the function there is a source whatever it
+/// says, so a mistyped one is refused by name rather than taken for a direct call. Elsewhere,
+/// the path's last segment is a source when it is a source's name.
 fn source_of(
     path_parameters: &std::collections::HashMap<String, String>,
     query: &[(String, String)],
     path: Option<&str>,
 ) -> Option<String> {
     let last_segment = || {
-        let segment = path?.trim_end_matches('/').rsplit('/').next()?;
+        let segments: Vec<&str> = path?.trim_matches('/').split('/').collect();
+        if let ["lambda-url", _function, after @ ..] = segments.as_slice() {
+            return Some(after.join("/")).filter(|after| !after.is_empty());
+        }
+        let segment = *segments.last()?;
         segment.parse::<crate::forms::Source>().ok()?;
         Some(segment.to_string())
     };
@@ -180,6 +186,13 @@ mod tests {
         );
         assert_eq!(source("/cloudchat/conversations"), None, "a direct call");
         assert_eq!(source("/lambda-url/wegly-create-chat"), None);
+        assert_eq!(source("/lambda-url/wegly-create-chat/"), None);
+        // After the function on the local path, anything is a source: a typo is refused by name.
+        assert_eq!(
+            source("/lambda-url/cloudchat-create-conversation/elementer").as_deref(),
+            Some("elementer")
+        );
+        assert_eq!(source("/cloudchat/conversations/elementer"), None);
         let rest = json!({"httpMethod": "POST", "path": "/wegly/chats/typeform", "requestContext": {"httpMethod": "POST"}, "body": "", "isBase64Encoded": false});
         match classify(rest) {
             Ok(Trigger::Http(request)) => assert_eq!(request.source.as_deref(), Some("typeform")),

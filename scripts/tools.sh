@@ -11,6 +11,17 @@ ponte_stage() {
   echo "== $* [$((SECONDS - ponte_started)) s]" >&2
 }
 
+# Warns, before a step that writes gigabytes, when the disk holding the repository has less free
+# than the step needs: a build that runs out of room fails deep inside cargo or pip with "No
+# space left on device", long after the cause.
+ponte_need_disk() {
+  local gigabytes="$1" what="$2" free_kb
+  free_kb="$(df -Pk "$ponte_root" | awk 'NR == 2 { print $4 }')"
+  if [ -n "$free_kb" ] && [ "$free_kb" -lt $((gigabytes * 1024 * 1024)) ]; then
+    echo "warning: $what needs about $gigabytes GB of free disk; $((free_kb / 1024)) MB are free here (df $ponte_root). Free some (cargo clean removes target/) or expect 'No space left on device'." >&2
+  fi
+}
+
 ponte_venv() {
   local name="$1" requirements="$2"
   local venv="$ponte_root/.venv/$name"

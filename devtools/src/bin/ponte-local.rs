@@ -76,7 +76,7 @@ fn parse_args() -> Result<Args, String> {
     let devtools = Path::new(env!("CARGO_MANIFEST_DIR"));
     let root = devtools.parent().unwrap_or(devtools).to_path_buf();
     let mut args = Args {
-        // The functions are built beside this tool (`cargo build --workspace --bins`), wherever
+        // The functions are built beside this tool (`cargo build --bins`, as scripts/run-local does), wherever
         // the target directory is.
         bin_dir: std::env::current_exe()
             .ok()
@@ -515,7 +515,8 @@ async fn serve(moto: &Moto, sandbox: &Sandbox) {
             .join(", ")
     );
     println!("Run the functions with cargo lambda in another terminal (Cargo.toml gives each its");
-    println!("own secret, ponte-local/<function>):");
+    println!("own secret, ponte-local/<function>; scripts/run-local built them as cargo lambda");
+    println!("builds them, so the first invoke does not wait for a build):");
     println!();
     println!("  source scripts/tools.sh");
     println!(
@@ -528,6 +529,7 @@ async fn serve(moto: &Moto, sandbox: &Sandbox) {
         "Then, in a third terminal, send an event file, or curl a function as a form builder would:"
     );
     println!();
+    println!("  source scripts/tools.sh");
     println!(
         "  cargo lambda invoke cloudchat-create-conversation --data-file events/cloudchat-create-conversation/http-api.json"
     );

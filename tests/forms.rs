@@ -501,6 +501,46 @@ async fn elementor_advanced_mode_to_a_proactive_whatsapp_conversation() {
     }
 }
 
+/// Elementor posts through WordPress's HTTP API, which gives up after 5 seconds: a slow provider
+/// is cut short so that Elementor hears an answer, not a timeout of its own.
+#[tokio::test]
+async fn elementor_is_answered_within_its_five_seconds_when_the_provider_is_slow() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": 8}))
+                .set_delay(std::time::Duration::from_secs(8)),
+        )
+        .mount(&server)
+        .await;
+    let app: App<CloudChatCreateConversation> =
+        function(cloudchat_secret(&server, json!({}))).await;
+    let body = form_fixture("elementor-simple.urlencoded.txt");
+    let headers = [("Content-Type", "application/x-www-form-urlencoded")];
+    let started = std::time::Instant::now();
+    let (status, json) = invoke(
+        &app,
+        form_event(
+            Api::HttpV2,
+            "elementor",
+            &body,
+            &headers,
+            &[("inbox_id", "7")],
+        ),
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(
+        json["error"]["kind"], "provider_timeout",
+        "{status}: {json}"
+    );
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "answered in {took:?}, after Elementor gave up"
+    );
+}
+
 #[tokio::test]
 async fn rd_station_to_a_sacflow_template_with_the_default_mapping() {
     let server = MockServer::start().await;
@@ -754,7 +794,12 @@ async fn unknown_sources_url_checks_and_direct_tokens() {
         (status, json["error"]["kind"].as_str()),
         (404, Some("unknown_source"))
     );
-    assert!(json["error"]["message"].as_str().unwrap().contains("elementor"));
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("elementor")
+    );
 
     let mut check = form_event(Api::HttpV2, "typeform", b"", &[], &[]);
     check["requestContext"]["http"]["method"] = json!("GET");

@@ -99,6 +99,9 @@ impl Source {
         match self {
             // Tally waits 10 seconds; keep one back for the answer itself.
             Source::Tally => Some(Duration::from_secs(9)),
+            // Elementor Pro's webhook action posts with WordPress's HTTP API and sets no
+            // timeout, so WordPress's default of 5 seconds holds.
+            Source::Elementor => Some(Duration::from_secs(4)),
             _ => None,
         }
     }

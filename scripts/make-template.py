@@ -306,6 +306,11 @@ def function_block(f):
               Resource:
                 - !GetAtt {s}DeadLetters.Arn
                 - !GetAtt {s}Queue.Arn
+            # An operator's replay command (scripts/replay) reads the function's own dead
+            # letters, puts back the ones it did not choose and deletes the ones it redrove.
+            - Effect: Allow
+              Action: [sqs:ReceiveMessage, sqs:ChangeMessageVisibility, sqs:DeleteMessage]
+              Resource: !GetAtt {s}DeadLetters.Arn
             - Effect: Allow
               Action: [dynamodb:PutItem, dynamodb:GetItem, dynamodb:DeleteItem]
               Resource: !GetAtt IdempotencyTable.Arn
@@ -523,6 +528,12 @@ Outputs:
     Value: !GetAtt {s}Queue.Arn
   {s}DeadLetterQueueUrl:
     Value: !Ref {s}DeadLetters
+"""
+    for f in FUNCTIONS:
+        s, b = f["stem"], f["binary"]
+        out += f"""  {s}FunctionName:
+    Description: The Lambda function of {b} (scripts/replay invokes it)
+    Value: !Ref {s}Function
 """
     for f in FUNCTIONS:
         s, b = f["stem"], f["binary"]

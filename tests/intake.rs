@@ -7,12 +7,12 @@ mod support;
 
 use lambda_runtime::{Context, LambdaEvent};
 use ponte::actions::CloudChatCreateConversation;
+use ponte::aws::LazyClient;
 use ponte::idempotency::{IdempotencyStore, InMemoryStore};
-use ponte::queue::SqsQueue;
-use ponte::received::Received;
+use ponte::queue::{ReplayQueues, SqsQueue};
+use ponte::replay;
 use ponte::secrets::SecretsManagerStore;
 use ponte::{App, Settings};
-use ponte_devtools::replay;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -144,6 +144,21 @@ fn function(
         queues.sqs.clone(),
         &queues.dead_letters,
     )))
+    .with_replay(ReplayQueues {
+        sqs: LazyClient::Ready(queues.sqs.clone()),
+        dead_letters: queues.dead_letters.clone(),
+        queue: Some(queues.queue.clone()),
+    })
+}
+
+/// An operator's replay command, as `scripts/replay` sends it with a direct invoke.
+async fn replay_command(app: &CloudChat, command: Value) -> Value {
+    app.handle(LambdaEvent::new(
+        json!({"ponte_replay": command}),
+        Context::default(),
+    ))
+    .await
+    .expect("the function answers a replay command")
 }
 
 fn secret_value(server: &MockServer, elementor: Value) -> Value {
@@ -355,39 +370,41 @@ async fn a_lead_refused_for_good_is_a_dead_letter_that_is_delivered_once_fixed_a
     let letters = replay::read(&queues.sqs, &queues.dead_letters, 100)
         .await
         .unwrap();
-    assert_eq!(
-        replay::by_reason(&letters).into_iter().collect::<Vec<_>>(),
-        [("validation", 1)]
-    );
     assert!(!letters[0].body.contains("el-token"));
-    // A dry run says why it would still fail.
-    match ponte::sqs_batch::preview(&app, &letters[0].body).await {
-        Received::Previewed(previews) => {
-            let failure = previews[0].result.as_ref().unwrap_err();
-            assert!(failure.to_string().contains("inbox_id"), "{failure}");
-        }
-        other => panic!("{other:?}"),
-    }
+    replay::release(&queues.sqs, &queues.dead_letters, &letters)
+        .await
+        .unwrap();
+
+    // The operator is paged, and asks the function itself what it keeps…
+    let listed = replay_command(&app, json!({"command": "list"})).await;
+    assert_eq!(listed["by_reason"], json!({"validation": 1}), "{listed}");
+    assert_eq!(listed["letters"][0]["reason"], "validation");
+    // …and why it would still fail.
+    let tried = replay_command(&app, json!({"command": "dry_run"})).await;
+    assert_eq!(tried["ok"], false, "{tried}");
+    let why = tried["letters"][0]["would_not"].as_str().unwrap();
+    assert!(why.contains("inbox_id"), "{why}");
 
     // The operator fixes the mapping in the secret…
     let fixed = json!({"token": "el-token", "mapping": {
         "inbox_id": "7", "contact_email": "{{email?}}", "contact_phone_number": "{{phone?}}",
         "message": {"content": "{{all_fields}}", "message_type": "incoming"}}});
     rotate_secret(&secret, &secret_value(&server, fixed)).await;
-    match ponte::sqs_batch::preview(&app, &letters[0].body).await {
-        Received::Previewed(previews) => {
-            let request = previews[0].result.as_ref().unwrap();
-            assert_eq!(request.body, ticket());
-        }
-        other => panic!("{other:?}"),
-    }
+    // …sees what would be sent now, contacts masked unless asked for…
+    let tried = replay_command(&app, json!({"command": "dry_run"})).await;
+    assert_eq!(tried["ok"], true, "{tried}");
+    let would = &tried["letters"][0]["would_send"][0]["body"];
+    assert_eq!(*would, replay::masked(ticket()));
+    assert_ne!(*would, ticket(), "the dry run masks e-mails and phones");
+    let shown = replay_command(&app, json!({"command": "dry_run", "show_pii": true})).await;
+    assert_eq!(shown["letters"][0]["would_send"][0]["body"], ticket());
     // …and replays: the letter goes to the function's queue, which delivers it once.
-    let (chosen, rest) = replay::choose(letters, Some("validation"), None);
-    assert!(rest.is_empty());
-    let sent = replay::redrive(&queues.sqs, &queues.dead_letters, &queues.queue, &chosen)
-        .await
-        .unwrap();
-    assert_eq!(sent, 1);
+    let redriven =
+        replay_command(&app, json!({"command": "redrive", "reason": "validation"})).await;
+    assert_eq!(
+        (redriven["redriven"].as_u64(), redriven["left"].as_u64()),
+        (Some(1), Some(0))
+    );
     provider_back(&server, ticket(), 1).await;
     assert!(queues.drain(&app).await.is_empty());
     server.verify().await;

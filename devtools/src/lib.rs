@@ -5,7 +5,6 @@ pub mod examples;
 pub mod function;
 pub mod moto;
 pub mod readme;
-pub mod replay;
 pub mod runtime_api;
 pub mod sandbox;
 

@@ -6,12 +6,13 @@
 //! kept, and the action's built-in form mapping.
 
 use crate::action::Action;
+use crate::aws::LazyClient;
 use crate::dead_letters::DeadLetterSink;
 use crate::delivery::DeliveryCore;
 use crate::failure::Failure;
 use crate::idempotency::{DynamoStore, IdempotencyStore};
 use crate::intake::IntakeQueue;
-use crate::queue::SqsQueue;
+use crate::queue::{ReplayQueues, SqsQueue};
 use crate::report::{DeliveryId, Preview, Report};
 use crate::secrets::{Lease, SecretStore, SecretsManagerStore};
 use crate::settings::Settings;
@@ -33,6 +34,8 @@ pub struct App<A: Action> {
     cold: AtomicBool,
     /// The action's built-in form mapping, checked once, on the first form webhook.
     default_mapping: OnceLock<Result<crate::mapping::Mapping, String>>,
+    /// The queues an operator's replay command reads and writes.
+    replay: Option<ReplayQueues>,
 }
 
 impl<A: Action> App<A> {
@@ -45,7 +48,18 @@ impl<A: Action> App<A> {
             intake: None,
             cold: AtomicBool::new(true),
             default_mapping: OnceLock::new(),
+            replay: None,
         }
+    }
+
+    /// The queues an operator's replay command works on (see [`crate::replay`]).
+    pub fn with_replay(mut self, queues: ReplayQueues) -> Self {
+        self.replay = Some(queues);
+        self
+    }
+
+    pub(crate) fn replay_queues(&self) -> Option<&ReplayQueues> {
+        self.replay.as_ref()
     }
 
     pub fn with_idempotency(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
@@ -87,7 +101,12 @@ impl<A: Action> App<A> {
             ),
         }
         if let Some(queue) = queue {
-            app = app.with_dead_letters(Arc::new(SqsQueue::from_config(&aws, queue)));
+            app = app.with_dead_letters(Arc::new(SqsQueue::from_config(&aws, queue.clone())));
+            app = app.with_replay(ReplayQueues {
+                sqs: LazyClient::from_config(&aws, aws_sdk_sqs::Client::new),
+                dead_letters: queue,
+                queue: intake.clone(),
+            });
         }
         match intake {
             Some(queue) => app = app.with_intake(Arc::new(SqsQueue::from_config(&aws, queue))),

@@ -7,7 +7,7 @@ use crate::action::Action;
 use crate::app::{App, Error};
 use crate::metrics;
 use crate::trigger::{self, Trigger};
-use crate::{api_gateway, sqs_batch};
+use crate::{api_gateway, replay, sqs_batch};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 use std::sync::Arc;
@@ -28,6 +28,15 @@ impl<A: Action> App<A> {
     async fn dispatch(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
         let deadline = deadline_of(&event.context);
         let request_id = event.context.request_id;
+        // An operator's replay command, sent with a direct invoke: no trigger's event has its
+        // shape.
+        match replay::command_of(&event.payload) {
+            // Boxed: an operator's command is rare, and its future would otherwise deepen the
+            // type of every invocation's future past the compiler's layout limit.
+            Some(Ok(command)) => return Ok(Box::pin(replay::run(self, command)).await),
+            Some(Err(message)) => return Ok(serde_json::json!({"ok": false, "error": message})),
+            None => {}
+        }
         match trigger::classify(event.payload) {
             Ok(Trigger::Http(request)) => {
                 Ok(api_gateway::handle(self, request, deadline, &request_id).await)

@@ -38,6 +38,7 @@ pub mod queue;
 pub mod received;
 pub mod reception;
 pub mod registry;
+pub mod replay;
 pub mod report;
 pub mod retry;
 pub mod route;

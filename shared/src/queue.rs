@@ -68,3 +68,13 @@ impl SqsQueue {
         Ok(sent.message_id().unwrap_or_default().to_string())
     }
 }
+
+/// Where a function's letters are and where they go back to: its dead-letter queue and its own
+/// trigger queue, through one SQS client (made on first use when deployed): what an operator's replay command
+/// ([`crate::replay`]) reads and writes.
+pub struct ReplayQueues {
+    pub sqs: LazyClient<aws_sdk_sqs::Client>,
+    pub dead_letters: String,
+    /// Without it, letters can be listed and tried but not redriven.
+    pub queue: Option<String>,
+}

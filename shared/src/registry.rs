@@ -2,9 +2,8 @@
 //!
 //! Everything that iterates the functions reads it: the Lambda binaries are checked against it,
 //! `ponte-registry` prints it for the template and events generators
-//! (`scripts/make-template.py`, `scripts/make-events.py`), and the local run, replay and the
-//! provider sandbox take each function's name, route, example connection and example events
-//! from it. Adding an action is its module in `actions/`, its folder in `functions/`, and one
+//! (`scripts/make-template.py`, `scripts/make-events.py`), and the local run and the provider
+//! sandbox take each function's name, route, example connection and example events from it. Adding an action is its module in `actions/`, its folder in `functions/`, and one
 //! line in [`registry!`] below.
 
 use crate::action::{Action, ExampleForm};

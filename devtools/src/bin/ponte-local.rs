@@ -162,6 +162,7 @@ async fn run() -> Result<bool, String> {
     println!("provider sandbox at {}", sandbox.url());
 
     if args.serve {
+        create_queues(&moto).await?;
         serve(&moto, &sandbox).await;
         return Ok(true);
     }
@@ -504,6 +505,27 @@ fn show(label: &str, title: &str, body: &str) {
     }
 }
 
+/// Each function's own queue and dead-letter queue, named as `Cargo.toml` gives them to
+/// `cargo lambda watch` (`ponte-local-<function>` and `…-dead-letters`), so that a request that
+/// cannot be delivered now is queued and one that never can is a dead letter, as deployed, and
+/// `scripts/replay --local` has letters to show.
+async fn create_queues(moto: &Moto) -> Result<(), String> {
+    let sqs = aws_sdk_sqs::Client::new(&moto::sdk_config(&moto.endpoint()).await);
+    for action in ACTIONS {
+        for name in [
+            format!("ponte-local-{}", action.name),
+            format!("ponte-local-{}-dead-letters", action.name),
+        ] {
+            sqs.create_queue()
+                .queue_name(&name)
+                .send()
+                .await
+                .map_err(|e| format!("CreateQueue {name}: {}", e.into_service_error()))?;
+        }
+    }
+    Ok(())
+}
+
 async fn serve(moto: &Moto, sandbox: &Sandbox) {
     println!();
     println!(
@@ -543,6 +565,9 @@ async fn serve(moto: &Moto, sandbox: &Sandbox) {
     println!(
         "What the sandbox received: curl {}/_sandbox/requests",
         sandbox.url()
+    );
+    println!(
+        "A function's dead letters: scripts/replay cloudchat-create-conversation list --local"
     );
     println!("Press Ctrl-C to stop.");
     let _ = tokio::signal::ctrl_c().await;

@@ -329,7 +329,16 @@ impl Role {
     /// The answered field that plays this role: by type first, then by a word of its key or
     /// label. Name fields that are about something else ("Nome da empresa") are passed over.
     pub fn find(self, submission: &Submission) -> Option<&FormField> {
-        let answered = submission.fields.iter().filter(|f| !f.value.is_empty());
+        // A field that carries an operator setting (`template_name`) plays no role, though a
+        // word of its key may say "name".
+        let is_setting = |f: &FormField| {
+            let key = normalize_name(&f.key).replace(' ', "_");
+            SETTINGS.contains(&key.as_str())
+        };
+        let answered = submission
+            .fields
+            .iter()
+            .filter(|f| !f.value.is_empty() && !is_setting(f));
         let by_kind = answered
             .clone()
             .find(|f| self.kinds().contains(&f.kind.as_str()));
@@ -374,6 +383,20 @@ mod tests {
         s.field("q6", "Observações", "", Answer::Empty);
         s.hidden_field("utm_source", "google");
         s
+    }
+
+    #[test]
+    fn a_field_that_names_a_setting_plays_no_role() {
+        let mut s = Submission::default();
+        s.field(
+            "template_name",
+            "template_name",
+            "",
+            Answer::text("boas_vindas"),
+        );
+        assert!(Role::Name.find(&s).is_none());
+        s.field("nome", "Nome", "", Answer::text("Ana"));
+        assert_eq!(Role::Name.find(&s).map(|f| f.key.as_str()), Some("nome"));
     }
 
     fn render(template: Value, query: &[(String, String)]) -> Result<Value, Problems> {

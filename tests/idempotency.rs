@@ -73,24 +73,72 @@ async fn a_duplicate_of_a_completed_delivery_gets_the_stored_answer() {
     );
 }
 
+/// A queue message is one delivery however often SQS delivers it (its message id), and the
+/// same payload published again on purpose is another: a weekly reminder is sent every week.
 #[tokio::test]
-async fn redelivered_sqs_records_are_sent_once_by_request_hash() {
+async fn queue_messages_are_keyed_by_their_own_ids_not_their_content() {
     let server = MockServer::start().await;
     Mock::given(any())
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 1})))
-        .expect(2)
+        // m1, m2, m1's body sent again as a new message, and the SNS notification once.
+        .expect(4)
         .mount(&server)
         .await;
     let app = container(&server, dynamo_store("ponte-idempotency-b").await).await;
-    // The same body in two messages (a redelivery, a repeated publish) and a different one.
     let answer = invoke(&app, sqs(&[("m1", &ticket(2)), ("m2", &ticket(3))])).await;
     assert_eq!(failed_ids(&answer), Vec::<String>::new());
+    // SQS delivers m1 again (a visibility timeout ran out): a duplicate, acknowledged.
+    let answer = invoke(&app, sqs(&[("m1", &ticket(2))])).await;
+    assert_eq!(failed_ids(&answer), Vec::<String>::new());
+    // The same body sent again as a new message: a new delivery.
     let answer = invoke(&app, sqs(&[("m1-again", &ticket(2))])).await;
+    assert_eq!(failed_ids(&answer), Vec::<String>::new());
+    // m2 redriven from the dead-letter queue is a new SQS message carrying m2's id: the same
+    // delivery, so a duplicate.
+    let mut redriven = sqs(&[("m2-redriven", &ticket(3))]);
+    redriven["Records"][0]["messageAttributes"] = json!({
+        "ponte.source_message_id": {"stringValue": "m2", "dataType": "String"}
+    });
+    let answer = invoke(&app, redriven).await;
+    assert_eq!(failed_ids(&answer), Vec::<String>::new());
+    // Through SNS, the notification's own id names the message, whatever SQS message carries it.
+    let sns =
+        json!({"inbox_id": "1", "contact_identifier": "crm-sns", "message": {"content": "Pedido"}});
+    let answer = invoke(&app, sqs_from_sns("carrier-1", &sns)).await;
+    assert_eq!(failed_ids(&answer), Vec::<String>::new());
+    let answer = invoke(&app, sqs_from_sns("carrier-2", &sns)).await;
+    assert_eq!(failed_ids(&answer), Vec::<String>::new());
+    server.verify().await;
+}
+
+/// A direct call without an Idempotency-Key is known by its content only within a short
+/// window: a retry inside it is a duplicate, the same request after it is sent again.
+#[tokio::test]
+async fn identical_requests_without_an_id_are_one_delivery_only_within_the_window() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 3})))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let settings = Settings {
+        content_dedup_window: Duration::from_secs(1),
+        ..Settings::default()
+    };
+    let app = cloudchat_function(&server.uri(), settings)
+        .await
+        .with_idempotency(dynamo_store("ponte-idempotency-window").await);
+    let (_, first) = http_answer(&invoke(&app, rest_v1(&ticket(9))).await);
+    assert_eq!(first.get("duplicate"), None, "{first}");
+    let (_, retry) = http_answer(&invoke(&app, rest_v1(&ticket(9))).await);
     assert_eq!(
-        failed_ids(&answer),
-        Vec::<String>::new(),
-        "a duplicate is acknowledged"
+        retry["duplicate"], true,
+        "a retry within the window: {retry}"
     );
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (status, later) = http_answer(&invoke(&app, rest_v1(&ticket(9))).await);
+    assert_eq!((status, later.get("duplicate")), (200, None), "{later}");
+    server.verify().await;
 }
 
 #[tokio::test]

@@ -11,6 +11,10 @@ use crate::failure::Failure;
 use crate::queue::{Attribute, QueueError, SqsQueue};
 use futures::future::BoxFuture;
 
+/// The attribute naming the message a letter was (an SQS message id, or the Lambda request id of
+/// an HTTP request): a redriven letter carries it back, so it is the same delivery.
+pub const SOURCE_MESSAGE_ID: &str = "ponte.source_message_id";
+
 /// Why a record was dead-lettered, written as message attributes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reason {
@@ -83,7 +87,7 @@ impl DeadLetterSink for SqsQueue {
                 ("ponte.error_kind", Attribute::Text(reason.kind)),
                 ("ponte.error", Attribute::Text(&reason.message)),
                 (
-                    "ponte.source_message_id",
+                    SOURCE_MESSAGE_ID,
                     Attribute::Text(&reason.source_message_id),
                 ),
             ];

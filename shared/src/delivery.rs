@@ -167,8 +167,15 @@ impl<A: Action, S: Connection + HoldsConnection<A::Connection>> DeliveryCore<A, 
                     ids: Stored::ids_of(&delivered.response.body),
                     fingerprint,
                 };
-                let expires_at =
-                    idempotency::now_ms() / 1000 + self.settings.idempotency_ttl.as_secs();
+                // A delivery with an id of its own is remembered as long as the id can come back;
+                // one known only by its content, for the short window in which a repeat is a
+                // retry rather than a new request.
+                let ttl = self.settings.idempotency_ttl;
+                let remembered = match id {
+                    Some(_) => ttl,
+                    None => self.settings.content_dedup_window.min(ttl),
+                };
+                let expires_at = idempotency::now_ms() / 1000 + remembered.as_secs();
                 self.idempotency.complete(&key, &stored, expires_at).await
             }
             Err(_) => self.idempotency.release(&key).await,

@@ -7,11 +7,36 @@
 use crate::failure::Failure;
 use serde_json::Value;
 
-/// Where the payload came from, for logs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An envelope the payload came in, with the id its sender gave the message: SNS's
+/// `MessageId`, EventBridge's `id`. The id is the same however often the message is delivered,
+/// and new when the sender publishes again.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Wrapper {
-    Sns,
-    EventBridge,
+    Sns { message_id: Option<String> },
+    EventBridge { id: Option<String> },
+}
+
+impl Wrapper {
+    /// The envelope's id, with the kind of id it is (`sns`, `eventbridge`).
+    pub fn id(&self) -> Option<(&'static str, &str)> {
+        match self {
+            Wrapper::Sns { message_id } => message_id.as_deref().map(|id| ("sns", id)),
+            Wrapper::EventBridge { id } => id.as_deref().map(|id| ("eventbridge", id)),
+        }
+    }
+}
+
+/// The id of the outermost envelope that has one: the message as its first sender sent it.
+pub fn outer_id(removed: &[Wrapper]) -> Option<(&'static str, &str)> {
+    removed.iter().find_map(Wrapper::id)
+}
+
+fn text(value: &Value, key: &str) -> Option<String> {
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|id| !id.trim().is_empty())
+        .map(str::to_string)
 }
 
 const MAX_LEVELS: usize = 3;
@@ -21,6 +46,7 @@ pub fn unwrap(mut value: Value) -> Result<(Value, Vec<Wrapper>), Failure> {
     let mut removed = Vec::new();
     for _ in 0..MAX_LEVELS {
         if is_sns_notification(&value) {
+            let message_id = text(&value, "MessageId");
             let message = value
                 .get("Message")
                 .and_then(Value::as_str)
@@ -28,13 +54,14 @@ pub fn unwrap(mut value: Value) -> Result<(Value, Vec<Wrapper>), Failure> {
             value = serde_json::from_str(message).map_err(|e| {
                 Failure::InvalidJson(format!("the SNS notification's Message is not JSON: {e}"))
             })?;
-            removed.push(Wrapper::Sns);
+            removed.push(Wrapper::Sns { message_id });
         } else if is_eventbridge_event(&value) {
+            let id = text(&value, "id");
             value = value
                 .as_object_mut()
                 .and_then(|o| o.remove("detail"))
                 .unwrap_or_default();
-            removed.push(Wrapper::EventBridge);
+            removed.push(Wrapper::EventBridge { id });
         } else {
             break;
         }
@@ -73,18 +100,32 @@ mod tests {
         });
         assert_eq!(
             unwrap(body).unwrap(),
-            (json!({"inbox_id": "1"}), vec![Wrapper::Sns])
+            (
+                json!({"inbox_id": "1"}),
+                vec![Wrapper::Sns {
+                    message_id: Some("m".into())
+                }]
+            )
         );
     }
 
     #[test]
     fn eventbridge_inside_sns_is_unwrapped_twice() {
-        let event = json!({"version": "0", "detail-type": "Order shipped", "source": "shop", "detail": {"a": 1}});
+        let event = json!({"version": "0", "id": "eb-1", "detail-type": "Order shipped", "source": "shop", "detail": {"a": 1}});
         let body = json!({"Type": "Notification", "TopicArn": "t", "Message": event.to_string()});
+        let (payload, removed) = unwrap(body).unwrap();
+        assert_eq!(payload, json!({"a": 1}));
         assert_eq!(
-            unwrap(body).unwrap(),
-            (json!({"a": 1}), vec![Wrapper::Sns, Wrapper::EventBridge])
+            removed,
+            vec![
+                Wrapper::Sns { message_id: None },
+                Wrapper::EventBridge {
+                    id: Some("eb-1".into())
+                }
+            ]
         );
+        // The outermost envelope with an id names the message.
+        assert_eq!(outer_id(&removed), Some(("eventbridge", "eb-1")));
     }
 
     #[test]

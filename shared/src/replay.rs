@@ -18,9 +18,11 @@
 
 use crate::action::Action;
 use crate::app::App;
+use crate::dead_letters::SOURCE_MESSAGE_ID;
 use crate::mask;
 use crate::received::Received;
 use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::MessageAttributeValue;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -43,6 +45,9 @@ pub struct Letter {
     pub kind: String,
     /// `ponte.error`, when Ponte wrote it.
     pub error: String,
+    /// The message the letter was: `ponte.source_message_id` when Ponte wrote it, else the
+    /// letter's own id (SQS keeps a message's id when it moves it after `maxReceiveCount`).
+    pub source_message_id: String,
 }
 
 /// Reads up to `max` letters from `queue_url`; they stay hidden until released or deleted.
@@ -76,6 +81,10 @@ pub async fn read(sqs: &Client, queue_url: &str, max: usize) -> Result<Vec<Lette
                 body: message.body().unwrap_or_default().to_string(),
                 kind: attribute("ponte.error_kind").unwrap_or_else(|| "unknown".into()),
                 error: attribute("ponte.error").unwrap_or_default(),
+                source_message_id: attribute(SOURCE_MESSAGE_ID)
+                    .filter(|id| !id.is_empty())
+                    .or_else(|| message.message_id().map(str::to_string))
+                    .unwrap_or_default(),
             });
         }
     }
@@ -125,7 +134,9 @@ pub fn choose(
 }
 
 /// Sends each letter to the function's queue, then deletes it from the dead-letter queue; the
-/// number sent. A letter that could not be sent is left where it was.
+/// number sent. A letter that could not be sent is left where it was. Each goes back with the
+/// id of the message it was, so that it is the same delivery as before (a lead delivered once
+/// is a duplicate, not a second ticket).
 pub async fn redrive(
     sqs: &Client,
     dead_letter_queue_url: &str,
@@ -134,10 +145,19 @@ pub async fn redrive(
 ) -> Result<usize, String> {
     let mut sent = 0;
     for letter in letters {
-        sqs.send_message()
+        let mut send = sqs
+            .send_message()
             .queue_url(queue_url)
-            .message_body(&letter.body)
-            .send()
+            .message_body(&letter.body);
+        if !letter.source_message_id.is_empty() {
+            let id = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(&letter.source_message_id)
+                .build()
+                .map_err(|e| format!("SendMessage: {e}"))?;
+            send = send.message_attributes(SOURCE_MESSAGE_ID, id);
+        }
+        send.send()
             .await
             .map_err(|e| explain("SendMessage", queue_url, e))?;
         sqs.delete_message()
@@ -362,6 +382,7 @@ mod tests {
             body: String::new(),
             kind: kind.into(),
             error: String::new(),
+            source_message_id: String::new(),
         }
     }
 

@@ -9,6 +9,10 @@ use std::time::Duration;
 /// remembered or refused as too old.
 pub const DEFAULT_IDEMPOTENCY_TTL_SECONDS: u64 = 7 * 24 * 3600;
 
+/// Ten minutes: long enough for a sender's retries, short enough that the same request sent
+/// again on purpose (a reminder, a republished message) is delivered again.
+pub const DEFAULT_CONTENT_DEDUP_WINDOW_SECONDS: u64 = 600;
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// `SECRET_ID`: name or ARN of the connection secret.
@@ -32,6 +36,11 @@ pub struct Settings {
     /// `IDEMPOTENCY_TTL_SECONDS` (604800, 7 days): how long a completed delivery is
     /// remembered. Keep it at least `SIGNED_DELIVERY_MAX_AGE_SECONDS`.
     pub idempotency_ttl: Duration,
+    /// `CONTENT_DEDUP_WINDOW_SECONDS` (600, 10 minutes): how long a delivery without an id of
+    /// its own (a direct call without `Idempotency-Key`, a form that numbers nothing) is
+    /// remembered by its content. Within it, the same request again is a duplicate; after it,
+    /// the same request is sent again, as a weekly reminder should be.
+    pub content_dedup_window: Duration,
     /// `SIGNED_DELIVERY_MAX_AGE_SECONDS` (604800, 7 days): a signed form delivery submitted
     /// longer ago is refused at the HTTP edge: past the idempotency TTL it could no longer be
     /// told from a captured request played again.
@@ -58,6 +67,7 @@ impl Default for Settings {
             retry: RetryPolicy::default(),
             idempotency_table: None,
             idempotency_ttl: Duration::from_secs(DEFAULT_IDEMPOTENCY_TTL_SECONDS),
+            content_dedup_window: Duration::from_secs(DEFAULT_CONTENT_DEDUP_WINDOW_SECONDS),
             signed_delivery_max_age: Duration::from_secs(DEFAULT_IDEMPOTENCY_TTL_SECONDS),
             max_submissions_per_request: 100,
             dead_letter_queue_url: None,
@@ -112,6 +122,10 @@ impl Settings {
             idempotency_ttl: Duration::from_secs(number(
                 "IDEMPOTENCY_TTL_SECONDS",
                 DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+            )?),
+            content_dedup_window: Duration::from_secs(number(
+                "CONTENT_DEDUP_WINDOW_SECONDS",
+                DEFAULT_CONTENT_DEDUP_WINDOW_SECONDS,
             )?),
             signed_delivery_max_age: Duration::from_secs(number(
                 "SIGNED_DELIVERY_MAX_AGE_SECONDS",

@@ -18,7 +18,7 @@ use crate::limits::{MAX_BODY_BYTES, MAX_RECORD_BYTES};
 use crate::outcome::{log_outcome, log_received};
 use crate::received::{Arrived, Disposition, Received, SubmissionPreview, disposition};
 use crate::reception::{self, Arrival};
-use crate::report::Report;
+use crate::report::{DeliveryId, Report};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::StreamExt;
 use std::time::Instant;
@@ -79,15 +79,23 @@ async fn run_record<A: Action>(
         log_received::<A>("sqs", None, message_id, &received, started);
         return dispose(app, record, received.disposition(Arrived::Kept)).await;
     }
-    let payload = body.and_then(|body| {
+    let unwrapped = body.and_then(|body| {
         let size = record.body.as_deref().map_or(0, str::len);
         if size > MAX_BODY_BYTES {
             return Err(Failure::TooLarge(size));
         }
-        envelope::unwrap(body).map(|(payload, _)| payload)
+        envelope::unwrap(body)
     });
-    let report = match payload {
-        Ok(payload) => app.deliver(&payload, deadline, None).await,
+    let report = match unwrapped {
+        Ok((payload, envelopes)) => {
+            let key = message_key(record, &envelopes);
+            let id = key.as_ref().map(|(kind, value)| DeliveryId {
+                kind,
+                value,
+                scope: "",
+            });
+            app.deliver(&payload, deadline, id).await
+        }
         Err(failure) => Report::failed(failure),
     };
     log_outcome::<A>("sqs", None, message_id, &report, started);
@@ -109,6 +117,28 @@ async fn dispose<A: Action>(
         Disposition::Later(failure) => Err(failure.clone()),
         Disposition::DeadLetter(failure) => dead_letter(app, record, failure.clone()).await,
     }
+}
+
+/// The id that makes a queue message one delivery however often SQS delivers it: the id its
+/// first sender gave it (an SNS or EventBridge envelope's), else the id of the SQS message it
+/// was sent as (kept as `ponte.source_message_id` when an operator redrove it from the
+/// dead-letter queue). The same payload published again on purpose is a new delivery. A
+/// record with no id at all is known by its content.
+fn message_key(
+    record: &SqsMessage,
+    envelopes: &[envelope::Wrapper],
+) -> Option<(&'static str, String)> {
+    if let Some((kind, id)) = envelope::outer_id(envelopes) {
+        return Some((kind, id.to_string()));
+    }
+    let redriven = record
+        .message_attributes
+        .get(dead_letters::SOURCE_MESSAGE_ID)
+        .and_then(|a| a.string_value.clone());
+    redriven
+        .or_else(|| record.message_id.clone())
+        .filter(|id| !id.is_empty())
+        .map(|id| ("sqs", id))
 }
 
 /// A kept request, run again as the HTTP trigger ran it: checked as it was kept, its age

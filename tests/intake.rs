@@ -182,6 +182,15 @@ fn elementor(query: &[(&str, &str)]) -> Value {
     form_event(Api::HttpV2, "elementor", &body, &headers, query)
 }
 
+/// The same delivery with no credential at all (`form_event` gives every event the test token).
+fn anonymous_elementor(query: &[(&str, &str)]) -> Value {
+    let mut event = elementor(query);
+    if let Some(headers) = event["headers"].as_object_mut() {
+        headers.retain(|name, _| !name.eq_ignore_ascii_case("x-ponte-token"));
+    }
+    event
+}
+
 async fn provider_down(server: &MockServer) {
     server.reset().await;
     Mock::given(method("POST"))
@@ -430,6 +439,8 @@ async fn a_lead_that_came_while_the_secret_was_unreadable_is_checked_when_it_is_
     let while_down = function(secrets_down, &secret, &queues, &claims);
     expect_nothing(&server).await;
 
+    // Kept to be checked later, but a caller that has not proved who it is is told only that
+    // the secret could not be read: nothing of what was kept.
     for token in ["el-token", "a-guess"] {
         let (status, json) = invoke(
             &while_down,
@@ -437,11 +448,18 @@ async fn a_lead_that_came_while_the_secret_was_unreadable_is_checked_when_it_is_
         )
         .await;
         assert_eq!(
-            (status, json["reason"].as_str()),
-            (200, Some("secret_unavailable")),
+            (status, json["error"]["kind"].as_str()),
+            (503, Some("secret_unavailable")),
+            "{json}"
+        );
+        assert!(
+            json.get("queued").is_none() && json.get("intake_id").is_none(),
             "{json}"
         );
     }
+    // One that presents nothing at all is not kept.
+    let (status, _) = invoke(&while_down, anonymous_elementor(&[("inbox_id", "7")])).await;
+    assert_eq!(status, 503);
 
     // Secrets Manager is back: the lead with the right token is delivered, the other is kept
     // as a dead letter, unsent.
@@ -457,4 +475,53 @@ async fn a_lead_that_came_while_the_secret_was_unreadable_is_checked_when_it_is_
         [("unauthorized", 1)]
     );
     assert!(!letters[0].body.contains("a-guess"));
+}
+
+/// Strangers cannot fill the queues: a request that presents no credential while the secret
+/// cannot be read, or any request while the secret is broken, is answered and kept nowhere.
+#[tokio::test]
+async fn nothing_is_kept_for_callers_that_proved_nothing() {
+    let server = MockServer::start().await;
+    expect_nothing(&server).await;
+    let queues = Queues::new().await;
+    let claims = Arc::new(InMemoryStore::new());
+    let closed = format!(
+        "http://127.0.0.1:{}",
+        ponte_devtools::moto::free_port().unwrap()
+    );
+    let secret = unique_name("intake");
+    let while_down = function(
+        ponte_devtools::moto::secrets_client(&closed).await,
+        &secret,
+        &queues,
+        &claims,
+    );
+    for _ in 0..5 {
+        let (status, json) = invoke(&while_down, anonymous_elementor(&[("inbox_id", "7")])).await;
+        assert_eq!(status, 503, "{json}");
+        assert!(json.get("queued").is_none(), "{json}");
+    }
+    // A secret that is not a connection: answered 500 (configuration), never a dead letter.
+    create_secret(&secret, &json!({"webhooks": {}})).await;
+    let broken = function(secrets_client().await, &secret, &queues, &claims);
+    for event in [
+        anonymous_elementor(&[]),
+        elementor(&[("token", "el-token")]),
+    ] {
+        let (status, json) = invoke(&broken, event).await;
+        assert_eq!(
+            (status, json["error"]["kind"].as_str()),
+            (500, Some("configuration")),
+            "{json}"
+        );
+        assert!(json.get("dead_lettered").is_none(), "{json}");
+    }
+    assert!(
+        queues.take(&queues.queue).await.is_empty(),
+        "nothing queued"
+    );
+    assert!(
+        queues.take(&queues.dead_letters).await.is_empty(),
+        "no dead letters"
+    );
 }

@@ -175,6 +175,13 @@ fn answer<A: Action>(request: &HttpRequest, received: Received, kept: Kept) -> H
     {
         about.insert("source".into(), json!(source.name()));
     }
+    // A caller that has not proved who it is learns nothing of what was kept: it is answered
+    // with the failure, whether or not its request waits to be checked later.
+    if let Received::Unchecked(failure) = &received
+        && !matches!(kept, Kept::NotQueued)
+    {
+        return failed::<A>(failure, about);
+    }
     let failure_of = |received: &Received| match received.disposition(Arrived::Http) {
         Disposition::Later(failure) | Disposition::DeadLetter(failure) => Some(failure.kind()),
         Disposition::Done => None,

@@ -94,9 +94,20 @@ pub(crate) async fn authenticate<A: Action>(
     route: Route,
     arrival: &Arrival<'_>,
 ) -> Stage<(Lease<Setup<A::Connection>>, Verdict)> {
-    let setup = app.setup().await.map_err(Received::Unchecked)?;
-    let protection = setup.secret.webhooks.protection(route.name());
     let request = arrival.request;
+    let setup = match app.setup().await {
+        Ok(setup) => setup,
+        // Kept for a later check only when it may pass then: the secret is out of reach for now
+        // (not broken), and the request presents something to check. A caller that presents
+        // nothing is answered, and nothing of it is kept.
+        Err(failure @ Failure::SecretUnavailable(_))
+            if arrival.proof != Proof::Presented || presents_credential(route, request) =>
+        {
+            return Err(Received::Unchecked(failure));
+        }
+        Err(failure) => return Err(Received::Refused(failure)),
+    };
+    let protection = setup.secret.webhooks.protection(route.name());
     let (name, signature, headers) = (route.name(), route.signature_header(), &request.headers);
     let verdict = match arrival.proof {
         Proof::Checked => Ok(Verdict::Verified),
@@ -113,9 +124,9 @@ pub(crate) async fn authenticate<A: Action>(
         }
     };
     match verdict {
-        // A broken setting (a signing secret for a route that signs nothing) is the
-        // secret's to fix: such a request is kept, unchecked, until it is.
-        Err(failure @ Failure::Configuration(_)) => Err(Received::Unchecked(failure)),
+        // A broken setting (a signing secret for a route that signs nothing) is the secret's to
+        // fix: the request is answered with it and logged, and kept nowhere, since it proved
+        // nothing (a flood of strangers must not fill the dead-letter queue).
         Err(failure) => Err(Received::Refused(failure)),
         Ok(verdict) => {
             if verdict == Verdict::Public {
@@ -124,6 +135,14 @@ pub(crate) async fn authenticate<A: Action>(
             Ok((setup, verdict))
         }
     }
+}
+
+/// Whether the request carries a token or, on a route whose source signs, a signature.
+fn presents_credential(route: Route, request: &HttpRequest) -> bool {
+    authenticity::presented_token(&request.headers, &request.query).is_some_and(|t| !t.is_empty())
+        || route
+            .signature_header()
+            .is_some_and(|header| request.headers.contains_key(header))
 }
 
 /// A request's body, read as its route writes it.

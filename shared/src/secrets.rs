@@ -187,6 +187,9 @@ impl<C: Connection> ConnectionCache<C> {
     }
 
     /// The cached connection, read first if there is none or it is older than the max age.
+    /// When Secrets Manager cannot be reached, a warm function goes on with the secret it last
+    /// read (callers are still checked, and leads still delivered, through the outage), and
+    /// tries again after [`STALE_RETRY`].
     pub async fn get(&self) -> Result<Lease<C>, Failure> {
         let mut state = self.state.lock().await;
         if let Some(cached) = state.as_ref()
@@ -194,7 +197,24 @@ impl<C: Connection> ConnectionCache<C> {
         {
             return Ok(lease(cached));
         }
-        self.fetch_into(&mut state).await
+        match self.fetch_into(&mut state).await {
+            Err(failure @ Failure::SecretUnavailable(_)) => match state.as_mut() {
+                Some(cached) => {
+                    tracing::warn!(
+                        "Secrets Manager could not be read ({failure}): going on with the secret read {} s ago",
+                        cached.fetched_at.elapsed().as_secs()
+                    );
+                    let retry_in = STALE_RETRY.min(self.max_age);
+                    let now = Instant::now();
+                    cached.fetched_at = now
+                        .checked_sub(self.max_age.saturating_sub(retry_in))
+                        .unwrap_or(now);
+                    Ok(lease(cached))
+                }
+                None => Err(failure),
+            },
+            other => other,
+        }
     }
 
     /// Called after the provider refused the token of `seen_generation`: reads the secret again
@@ -244,6 +264,10 @@ impl<C: Connection> ConnectionCache<C> {
     }
 }
 
+/// How long a function that could not read its secret goes on with the one it had before it
+/// tries Secrets Manager again: each try costs the event that makes it a timeout.
+pub const STALE_RETRY: Duration = Duration::from_secs(30);
+
 fn lease<C>(cached: &Cached<C>) -> Lease<C> {
     Lease {
         secret: cached.secret.clone(),
@@ -291,6 +315,38 @@ mod tests {
             assert_eq!(cache.get().await.unwrap().secret.token, "a");
         }
         assert_eq!(store.reads(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_warm_function_goes_on_with_its_last_secret_while_secrets_manager_is_down() {
+        struct Flaky {
+            down: std::sync::atomic::AtomicBool,
+        }
+        impl SecretStore for Flaky {
+            fn read<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<String, SecretError>> {
+                let down = self.down.load(std::sync::atomic::Ordering::SeqCst);
+                Box::pin(async move {
+                    if down {
+                        Err(SecretError::Unavailable("throttled".into()))
+                    } else {
+                        Ok(r#"{"token":"a"}"#.into())
+                    }
+                })
+            }
+        }
+        let store = Arc::new(Flaky { down: true.into() });
+        let cache: ConnectionCache<Demo> =
+            ConnectionCache::new(store.clone(), Some("demo".into()), Duration::ZERO);
+        // Cold and down: nothing to go on with.
+        assert!(matches!(
+            cache.get().await,
+            Err(Failure::SecretUnavailable(_))
+        ));
+        store.down.store(false, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(cache.get().await.unwrap().secret.token, "a");
+        // Warm and down: the last secret read.
+        store.down.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(cache.get().await.unwrap().secret.token, "a");
     }
 
     #[tokio::test]

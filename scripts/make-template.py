@@ -183,6 +183,11 @@ Globals:
       Variables:
         PHONE_DEFAULT_REGION: !Ref PhoneDefaultRegion
         IDEMPOTENCY_TABLE: !Ref IdempotencyTable
+        # A kept request is run for as long as its dead letter is kept (the dead-letter queues'
+        # MessageRetentionPeriod, 14 days), and a delivery is remembered a day longer, so that
+        # no copy of a lead outlives the memory that it was sent.
+        RECORD_MAX_AGE_SECONDS: "1209600"
+        IDEMPOTENCY_TTL_SECONDS: "1296000"
 
 Resources:
   Api:

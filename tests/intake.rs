@@ -52,8 +52,9 @@ impl Queues {
         }
     }
 
-    /// Every message on `queue_url`, removed from it: (message id, body).
-    async fn take(&self, queue_url: &str) -> Vec<(String, String)> {
+    /// Every message on `queue_url`, removed from it: (message id, body, its attributes as the
+    /// SQS event carries them).
+    async fn take(&self, queue_url: &str) -> Vec<(String, String, Value)> {
         let mut taken = Vec::new();
         loop {
             let received = self
@@ -61,6 +62,7 @@ impl Queues {
                 .receive_message()
                 .queue_url(queue_url)
                 .max_number_of_messages(10)
+                .message_attribute_names("All")
                 .send()
                 .await
                 .unwrap();
@@ -75,9 +77,19 @@ impl Queues {
                     .send()
                     .await
                     .unwrap();
+                let attributes: serde_json::Map<String, Value> = m
+                    .message_attributes()
+                    .into_iter()
+                    .flatten()
+                    .map(|(name, value)| {
+                        let value = json!({"stringValue": value.string_value(), "dataType": value.data_type()});
+                        (name.clone(), value)
+                    })
+                    .collect();
                 taken.push((
                     m.message_id().unwrap().to_string(),
                     m.body().unwrap().to_string(),
+                    Value::Object(attributes),
                 ));
             }
         }
@@ -94,19 +106,28 @@ impl Queues {
         for _round in 0..5 {
             let records: Vec<(&str, &str)> = messages
                 .iter()
-                .map(|(id, body)| (id.as_str(), body.as_str()))
+                .map(|(id, body, _)| (id.as_str(), body.as_str()))
                 .collect();
+            let mut event = sqs(&records);
+            for (record, (_, _, attributes)) in event["Records"]
+                .as_array_mut()
+                .unwrap()
+                .iter_mut()
+                .zip(&messages)
+            {
+                record["messageAttributes"] = attributes.clone();
+            }
             let answer = app
-                .handle(LambdaEvent::new(sqs(&records), Context::default()))
+                .handle(LambdaEvent::new(event, Context::default()))
                 .await
                 .unwrap();
             let failed = failed_ids(&answer);
-            messages.retain(|(id, _)| failed.contains(id));
+            messages.retain(|(id, _, _)| failed.contains(id));
             if messages.is_empty() {
                 break;
             }
         }
-        messages.into_iter().map(|(id, _)| id).collect()
+        messages.into_iter().map(|(id, _, _)| id).collect()
     }
 }
 
@@ -524,4 +545,63 @@ async fn nothing_is_kept_for_callers_that_proved_nothing() {
         queues.take(&queues.dead_letters).await.is_empty(),
         "no dead letters"
     );
+}
+
+/// A kept request older than any delivery is remembered is not run (its lead may have been sent
+/// and forgotten since): it is a dead letter `record_expired`, and runs only when an operator
+/// forces it.
+#[tokio::test]
+async fn a_kept_request_older_than_the_memory_of_its_deliveries_is_run_only_when_forced() {
+    let server = MockServer::start().await;
+    let secret = unique_name("intake");
+    create_secret(
+        &secret,
+        &secret_value(&server, json!({"token": "el-token"})),
+    )
+    .await;
+    let queues = Queues::new().await;
+    let claims = Arc::new(InMemoryStore::new());
+    let app = function(secrets_client().await, &secret, &queues, &claims);
+    provider_down(&server).await;
+    let (status, _) = invoke(&app, elementor(&[("token", "el-token"), ("inbox_id", "7")])).await;
+    assert_eq!(status, 200);
+    let (_, body, _) = queues.take(&queues.queue).await.remove(0);
+    // The record, as it would be after waiting twenty days in the dead-letter queue.
+    let mut record: Value = serde_json::from_str(&body).unwrap();
+    record["ponte_intake"]["received_at"] = json!("2020-01-01T00:00:00Z");
+    let old = record.to_string();
+
+    provider_back(&server, ticket(), 1).await;
+    let answer = app
+        .handle(LambdaEvent::new(
+            sqs(&[("old-1", &old)]),
+            Context::default(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer,
+        json!({"batchItemFailures": []}),
+        "dead-lettered at once"
+    );
+    let letters = replay::read(&queues.sqs, &queues.dead_letters, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        replay::by_reason(&letters).into_iter().collect::<Vec<_>>(),
+        [("record_expired", 1)]
+    );
+    replay::release(&queues.sqs, &queues.dead_letters, &letters)
+        .await
+        .unwrap();
+
+    // The operator checks, and forces it: it runs, once.
+    let forced = replay_command(
+        &app,
+        json!({"command": "redrive", "reason": "record_expired", "force": true}),
+    )
+    .await;
+    assert_eq!(forced["redriven"], 1, "{forced}");
+    assert!(queues.drain(&app).await.is_empty());
+    server.verify().await;
 }

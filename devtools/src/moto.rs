@@ -172,5 +172,7 @@ pub fn function_env(endpoint: &str, secret_id: &str) -> Vec<(&'static str, Strin
         // The signed form events in events/ are recorded deliveries, stamped when they were
         // recorded: their age is not held against them here (100 years).
         ("SIGNED_DELIVERY_MAX_AGE_SECONDS", "3153600000".into()),
+        // A delivery is remembered as long as a copy of it may be taken.
+        ("IDEMPOTENCY_TTL_SECONDS", "3153600000".into()),
     ]
 }

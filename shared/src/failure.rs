@@ -59,6 +59,12 @@ pub enum Failure {
         "this delivery was submitted {age_days} days ago; deliveries older than {max_days} days are refused"
     )]
     Stale { age_days: u64, max_days: u64 },
+    /// A kept request (an intake record) older than any delivery Ponte remembers: run now, it
+    /// could send a lead a second time. An operator may force it (`scripts/replay --force`).
+    #[error(
+        "this request arrived {age_days} days ago; kept requests older than {max_days} days are not run, as their deliveries may have been forgotten (redrive it with --force to run it anyway)"
+    )]
+    RecordExpired { age_days: u64, max_days: u64 },
     /// A direct call whose body says it is not JSON.
     #[error("the Content-Type is {0:?}: send the provider's request as application/json")]
     UnsupportedMediaType(String),
@@ -121,6 +127,7 @@ impl Failure {
             Failure::InvalidIdempotencyKey(_) => "invalid_idempotency_key",
             Failure::KeyReused => "idempotency_key_reused",
             Failure::Stale { .. } => "stale_delivery",
+            Failure::RecordExpired { .. } => "record_expired",
             Failure::UnsupportedMediaType(_) => "unsupported_media_type",
             Failure::InProgress => "in_progress",
             Failure::IdempotencyUnavailable(_) => "idempotency_unavailable",
@@ -143,7 +150,9 @@ impl Failure {
             Failure::MethodNotAllowed(_) => 405,
             Failure::Unauthorized(_) => 401,
             Failure::TooLarge(_) | Failure::TooManySubmissions { .. } => 413,
-            Failure::InvalidIdempotencyKey(_) | Failure::Stale { .. } => 400,
+            Failure::InvalidIdempotencyKey(_)
+            | Failure::Stale { .. }
+            | Failure::RecordExpired { .. } => 400,
             Failure::KeyReused => 409,
             Failure::UnsupportedMediaType(_) => 415,
             Failure::InProgress => 409,
@@ -198,6 +207,7 @@ impl Failure {
             | Failure::InvalidIdempotencyKey(_)
             | Failure::KeyReused
             | Failure::Stale { .. }
+            | Failure::RecordExpired { .. }
             | Failure::UnsupportedMediaType(_)
             | Failure::UnknownSource(_)
             | Failure::ProviderRejected { .. } => Retry::Never,

@@ -142,6 +142,7 @@ pub async fn redrive(
     dead_letter_queue_url: &str,
     queue_url: &str,
     letters: &[Letter],
+    force: bool,
 ) -> Result<usize, String> {
     let mut sent = 0;
     for letter in letters {
@@ -156,6 +157,14 @@ pub async fn redrive(
                 .build()
                 .map_err(|e| format!("SendMessage: {e}"))?;
             send = send.message_attributes(SOURCE_MESSAGE_ID, id);
+        }
+        if force {
+            let yes = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value("true")
+                .build()
+                .map_err(|e| format!("SendMessage: {e}"))?;
+            send = send.message_attributes(crate::sqs_batch::FORCE, yes);
         }
         send.send()
             .await
@@ -223,6 +232,10 @@ pub struct Command {
     /// Show e-mails and phones in what a dry run would send; masked otherwise.
     #[serde(default)]
     pub show_pii: bool,
+    /// Redrive kept requests however old: one older than the function remembers deliveries
+    /// (`RECORD_MAX_AGE_SECONDS`) is otherwise a dead letter `record_expired` again.
+    #[serde(default)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -296,7 +309,7 @@ async fn run_command<A: Action>(app: &App<A>, command: &Command) -> Result<Value
                 "INTAKE_QUEUE_URL is not set: the function has no queue to send letters back to (the stack sets it)",
             )?;
             release(sqs, dlq, &rest).await?;
-            let sent = redrive(sqs, dlq, queue, &chosen).await?;
+            let sent = redrive(sqs, dlq, queue, &chosen, command.force).await?;
             answer["redriven"] = json!(sent);
             answer["left"] = json!(counted - sent);
             return Ok(answer);

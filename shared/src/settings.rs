@@ -7,7 +7,16 @@ use std::time::Duration;
 
 /// Seven days: longer than any form builder retries, so a replayed signed delivery is either
 /// remembered or refused as too old.
-pub const DEFAULT_IDEMPOTENCY_TTL_SECONDS: u64 = 7 * 24 * 3600;
+/// Fifteen days: a day more than a kept request may wait ([`DEFAULT_RECORD_MAX_AGE_SECONDS`]),
+/// so that no copy of a delivery outlives its memory.
+pub const DEFAULT_IDEMPOTENCY_TTL_SECONDS: u64 = 15 * 24 * 3600;
+
+/// Fourteen days: the dead-letter queue's retention in the template, the longest a kept request
+/// waits before an operator replays it.
+pub const DEFAULT_RECORD_MAX_AGE_SECONDS: u64 = 14 * 24 * 3600;
+
+/// Seven days: how old a signed form delivery may be.
+pub const DEFAULT_SIGNED_DELIVERY_MAX_AGE_SECONDS: u64 = 7 * 24 * 3600;
 
 /// Ten minutes: long enough for a sender's retries, short enough that the same request sent
 /// again on purpose (a reminder, a republished message) is delivered again.
@@ -33,9 +42,15 @@ pub struct Settings {
     /// `IDEMPOTENCY_TABLE`: the DynamoDB table of delivery claims; unset, claims are kept in
     /// the container's memory.
     pub idempotency_table: Option<String>,
-    /// `IDEMPOTENCY_TTL_SECONDS` (604800, 7 days): how long a completed delivery is
-    /// remembered. Keep it at least `SIGNED_DELIVERY_MAX_AGE_SECONDS`.
+    /// `IDEMPOTENCY_TTL_SECONDS` (1296000, 15 days): how long a completed delivery is
+    /// remembered. At least `RECORD_MAX_AGE_SECONDS` and `SIGNED_DELIVERY_MAX_AGE_SECONDS`, so
+    /// that a delivery is remembered as long as any copy of it can still be run (0 turns
+    /// remembering off, for tests).
     pub idempotency_ttl: Duration,
+    /// `RECORD_MAX_AGE_SECONDS` (1209600, 14 days): the oldest a kept request (an intake
+    /// record) may be, counted from its arrival, and still be run; an older one is a dead letter
+    /// `record_expired` unless an operator forces it.
+    pub record_max_age: Duration,
     /// `CONTENT_DEDUP_WINDOW_SECONDS` (600, 10 minutes): how long a delivery without an id of
     /// its own (a direct call without `Idempotency-Key`, a form that numbers nothing) is
     /// remembered by its content. Within it, the same request again is a duplicate; after it,
@@ -67,8 +82,9 @@ impl Default for Settings {
             retry: RetryPolicy::default(),
             idempotency_table: None,
             idempotency_ttl: Duration::from_secs(DEFAULT_IDEMPOTENCY_TTL_SECONDS),
+            record_max_age: Duration::from_secs(DEFAULT_RECORD_MAX_AGE_SECONDS),
             content_dedup_window: Duration::from_secs(DEFAULT_CONTENT_DEDUP_WINDOW_SECONDS),
-            signed_delivery_max_age: Duration::from_secs(DEFAULT_IDEMPOTENCY_TTL_SECONDS),
+            signed_delivery_max_age: Duration::from_secs(DEFAULT_SIGNED_DELIVERY_MAX_AGE_SECONDS),
             max_submissions_per_request: 100,
             dead_letter_queue_url: None,
             intake_queue_url: None,
@@ -107,7 +123,7 @@ impl Settings {
         if batch_concurrency == 0 {
             return Err("BATCH_CONCURRENCY must be at least 1".into());
         }
-        Ok(Self {
+        Self {
             secret_id: get("SECRET_ID"),
             secret_max_age: Duration::from_secs(number("SECRET_MAX_AGE_SECONDS", 300)?),
             phone_region,
@@ -127,15 +143,43 @@ impl Settings {
                 "CONTENT_DEDUP_WINDOW_SECONDS",
                 DEFAULT_CONTENT_DEDUP_WINDOW_SECONDS,
             )?),
+            record_max_age: Duration::from_secs(number(
+                "RECORD_MAX_AGE_SECONDS",
+                DEFAULT_RECORD_MAX_AGE_SECONDS,
+            )?),
             signed_delivery_max_age: Duration::from_secs(number(
                 "SIGNED_DELIVERY_MAX_AGE_SECONDS",
-                DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+                DEFAULT_SIGNED_DELIVERY_MAX_AGE_SECONDS,
             )?),
             max_submissions_per_request: number("MAX_SUBMISSIONS_PER_REQUEST", 100)?.max(1)
                 as usize,
             dead_letter_queue_url: get("DEAD_LETTER_QUEUE_URL"),
             intake_queue_url: get("INTAKE_QUEUE_URL"),
-        })
+        }
+        .with_memory_checked()
+    }
+
+    /// A delivery must be remembered as long as any copy of it can still be run: a kept request
+    /// until it is too old to run, a signed delivery until it is too old to take. A shorter
+    /// memory would let a late copy send a lead twice, so it is refused at start-up.
+    fn with_memory_checked(self) -> Result<Self, String> {
+        let ttl = self.idempotency_ttl.as_secs();
+        let (record, signed) = (
+            self.record_max_age.as_secs(),
+            self.signed_delivery_max_age.as_secs(),
+        );
+        let minimum = record.max(signed);
+        if ttl != 0 && ttl < minimum {
+            let longest = if record >= signed {
+                "RECORD_MAX_AGE_SECONDS"
+            } else {
+                "SIGNED_DELIVERY_MAX_AGE_SECONDS"
+            };
+            return Err(format!(
+                "IDEMPOTENCY_TTL_SECONDS is {ttl}; it must be at least {minimum} ({longest}), so that a delivery is remembered as long as a copy of it can still be run (or 0, to remember nothing)"
+            ));
+        }
+        Ok(self)
     }
 }
 
@@ -158,8 +202,29 @@ mod tests {
         assert_eq!(s.secret_id, None);
         assert_eq!(s.secret_max_age, Duration::from_secs(300));
         assert_eq!(s.phone_region.code(), "BR");
-        assert_eq!(s.idempotency_ttl, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(s.idempotency_ttl, Duration::from_secs(15 * 24 * 3600));
+        assert_eq!(s.record_max_age, Duration::from_secs(14 * 24 * 3600));
         assert_eq!(s.max_submissions_per_request, 100);
+    }
+
+    #[test]
+    fn a_memory_shorter_than_a_copy_can_live_is_refused_naming_the_minimum() {
+        let short = from(&[("IDEMPOTENCY_TTL_SECONDS", "604800")]).unwrap_err();
+        assert!(
+            short.contains("at least 1209600 (RECORD_MAX_AGE_SECONDS)"),
+            "{short}"
+        );
+        let signed = from(&[
+            ("IDEMPOTENCY_TTL_SECONDS", "1296000"),
+            ("SIGNED_DELIVERY_MAX_AGE_SECONDS", "3153600000"),
+        ])
+        .unwrap_err();
+        assert!(
+            signed.contains("SIGNED_DELIVERY_MAX_AGE_SECONDS"),
+            "{signed}"
+        );
+        assert!(from(&[("IDEMPOTENCY_TTL_SECONDS", "0")]).is_ok());
+        assert!(from(&[("IDEMPOTENCY_TTL_SECONDS", "1209600")]).is_ok());
     }
 
     #[test]

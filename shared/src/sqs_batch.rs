@@ -73,7 +73,10 @@ async fn run_record<A: Action>(
     };
     if let Some(kept) = body.as_ref().ok().and_then(IntakeRecord::from_message) {
         let received = match kept {
-            Ok(kept) => run_kept(app, &kept, deadline, false).await,
+            Ok(kept) => match refuse_expired(app, &kept, record) {
+                Ok(()) => run_kept(app, &kept, deadline, false).await,
+                Err(failure) => Received::Failed(failure),
+            },
             Err(failure) => Received::Failed(failure),
         };
         log_received::<A>("sqs", None, message_id, &received, started);
@@ -139,6 +142,34 @@ fn message_key(
         .or_else(|| record.message_id.clone())
         .filter(|id| !id.is_empty())
         .map(|id| ("sqs", id))
+}
+
+/// The attribute with which an operator forces a redriven letter to run however old it is
+/// (`scripts/replay redrive --force`).
+pub const FORCE: &str = "ponte.force";
+
+/// A kept request older than any delivery Ponte remembers is not run: its lead may have been
+/// sent already and forgotten since. Its age counts from its arrival, however often it was
+/// queued or redriven. An operator who has checked may force it.
+fn refuse_expired<A: Action>(
+    app: &App<A>,
+    kept: &IntakeRecord,
+    record: &SqsMessage,
+) -> Result<(), Failure> {
+    let forced = record
+        .message_attributes
+        .get(FORCE)
+        .and_then(|a| a.string_value.as_deref())
+        == Some("true");
+    let max = app.settings().record_max_age.as_secs();
+    let age = (crate::idempotency::now_ms() / 1000).saturating_sub(kept.received_at_seconds());
+    if age > max && !forced {
+        return Err(Failure::RecordExpired {
+            age_days: age / 86_400,
+            max_days: max / 86_400,
+        });
+    }
+    Ok(())
 }
 
 /// A kept request, run again as the HTTP trigger ran it: checked as it was kept, its age

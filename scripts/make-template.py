@@ -122,11 +122,13 @@ OTHER_PARAMETERS = r"""  BatchSize:
       Seconds SQS may wait to fill a batch. 0 delivers each message as soon as it arrives.
   MaxReceiveCount:
     Type: Number
-    Default: 5
+    Default: 14
     MinValue: 1
     MaxValue: 1000
     Description: >-
-      Deliveries of one message before SQS moves it to the dead-letter queue.
+      Deliveries of one message before SQS moves it to the dead-letter queue. A message that
+      fails for now waits twice as long on each receive (30 s, 1 min, 2 min, ... up to 12 h), so
+      14 receives ride out a provider outage of more than a day.
   QueueMaximumConcurrency:
     Type: Number
     Default: 5

@@ -9,7 +9,7 @@ use lambda_runtime::{Context, LambdaEvent};
 use ponte::actions::CloudChatCreateConversation;
 use ponte::aws::LazyClient;
 use ponte::idempotency::{IdempotencyStore, InMemoryStore};
-use ponte::queue::{ReplayQueues, SqsQueue};
+use ponte::queue::{FunctionQueues, SqsQueue};
 use ponte::replay;
 use ponte::secrets::SecretsManagerStore;
 use ponte::{App, Settings};
@@ -165,7 +165,7 @@ fn function(
         queues.sqs.clone(),
         &queues.dead_letters,
     )))
-    .with_replay(ReplayQueues {
+    .with_queues(FunctionQueues {
         sqs: LazyClient::Ready(queues.sqs.clone()),
         dead_letters: queues.dead_letters.clone(),
         queue: Some(queues.queue.clone()),
@@ -604,4 +604,165 @@ async fn a_kept_request_older_than_the_memory_of_its_deliveries_is_run_only_when
     assert_eq!(forced["redriven"], 1, "{forced}");
     assert!(queues.drain(&app).await.is_empty());
     server.verify().await;
+}
+
+/// A provider outage far longer than a message's receives last when each comes straight back
+/// (the queue's own visibility timeout is 0 here) is waited out: each failing message is hidden
+/// twice as long on each receive, so every lead is delivered once when the provider is back, and
+/// none reaches the dead-letter queue. The clock is compressed: the first wait is one second,
+/// and SQS moves a message after four receives.
+#[tokio::test]
+async fn a_long_outage_is_waited_out_and_every_lead_is_delivered_once() {
+    use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+    let server = MockServer::start().await;
+    let secret = unique_name("intake");
+    create_secret(
+        &secret,
+        &secret_value(&server, json!({"token": "el-token"})),
+    )
+    .await;
+    let client =
+        aws_sdk_sqs::Client::new(&ponte_devtools::moto::sdk_config(&moto_endpoint()).await);
+    let dead_letters = client
+        .create_queue()
+        .queue_name(unique_name("outage-dlq").replace('/', "-"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let dlq_arn = client
+        .get_queue_attributes()
+        .queue_url(&dead_letters)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone();
+    let redrive = json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "4"}).to_string();
+    let queue = client
+        .create_queue()
+        .queue_name(unique_name("outage").replace('/', "-"))
+        .attributes(QueueAttributeName::RedrivePolicy, redrive)
+        .attributes(QueueAttributeName::VisibilityTimeout, "0")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let queues = Queues {
+        sqs: client.clone(),
+        queue: queue.clone(),
+        dead_letters,
+    };
+    let claims = Arc::new(InMemoryStore::new());
+    let settings = Settings {
+        queue_backoff: Duration::from_secs(1),
+        ..settings(&secret)
+    };
+    let claims_store: Arc<dyn IdempotencyStore> = claims.clone();
+    let app = App::new(
+        settings,
+        Arc::new(SecretsManagerStore::new(secrets_client().await)),
+    )
+    .with_idempotency(claims_store)
+    .with_intake(Arc::new(SqsQueue::new(client.clone(), &queue)))
+    .with_dead_letters(Arc::new(SqsQueue::new(
+        client.clone(),
+        &queues.dead_letters,
+    )))
+    .with_queues(FunctionQueues {
+        sqs: LazyClient::Ready(client.clone()),
+        dead_letters: queues.dead_letters.clone(),
+        queue: Some(queue.clone()),
+    });
+
+    provider_down(&server).await;
+    for n in 1..=3 {
+        let mut event = rest_v1(
+            &json!({"inbox_id": "7", "contact_identifier": format!("lead-{n}")}).to_string(),
+        );
+        event["headers"]["Idempotency-Key"] = json!(format!("lead-{n}"));
+        let (status, json) = invoke(&app, event).await;
+        assert_eq!(
+            (status, json["queued"].as_bool()),
+            (202, Some(true)),
+            "{json}"
+        );
+    }
+
+    // Lambda's event source mapping, polling: what comes back is run; what succeeds is deleted.
+    let started = std::time::Instant::now();
+    let mut provider_is_back = false;
+    while started.elapsed() < Duration::from_secs(14) {
+        if !provider_is_back && started.elapsed() > Duration::from_secs(5) {
+            server.reset().await;
+            Mock::given(method("POST"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 9})))
+                .expect(3)
+                .mount(&server)
+                .await;
+            provider_is_back = true;
+        }
+        let received = client
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(10)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .unwrap();
+        let messages = received.messages();
+        if !messages.is_empty() {
+            let records: Vec<(&str, &str)> = messages
+                .iter()
+                .map(|m| (m.message_id().unwrap(), m.body().unwrap()))
+                .collect();
+            let mut event = sqs(&records);
+            for (record, message) in event["Records"]
+                .as_array_mut()
+                .unwrap()
+                .iter_mut()
+                .zip(messages)
+            {
+                record["receiptHandle"] = json!(message.receipt_handle().unwrap());
+                let count = message
+                    .attributes()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                    .cloned()
+                    .unwrap_or_else(|| "1".into());
+                record["attributes"]["ApproximateReceiveCount"] = json!(count);
+            }
+            let answer = app
+                .handle(LambdaEvent::new(event, Context::default()))
+                .await
+                .unwrap();
+            let failed = failed_ids(&answer);
+            for message in messages {
+                if !failed.contains(&message.message_id().unwrap().to_string()) {
+                    client
+                        .delete_message()
+                        .queue_url(&queue)
+                        .receipt_handle(message.receipt_handle().unwrap())
+                        .send()
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    server.verify().await;
+    assert!(
+        queues.take(&queues.dead_letters).await.is_empty(),
+        "none dead-lettered"
+    );
+    assert!(
+        queues.take(&queues.queue).await.is_empty(),
+        "none left waiting"
+    );
 }

@@ -12,7 +12,7 @@ use crate::delivery::DeliveryCore;
 use crate::failure::Failure;
 use crate::idempotency::{DynamoStore, IdempotencyStore};
 use crate::intake::IntakeQueue;
-use crate::queue::{ReplayQueues, SqsQueue};
+use crate::queue::{FunctionQueues, SqsQueue};
 use crate::report::{DeliveryId, Preview, Report};
 use crate::secrets::{Lease, SecretStore, SecretsManagerStore};
 use crate::settings::Settings;
@@ -34,8 +34,8 @@ pub struct App<A: Action> {
     cold: AtomicBool,
     /// The action's built-in form mapping, checked once, on the first form webhook.
     default_mapping: OnceLock<Result<crate::mapping::Mapping, String>>,
-    /// The queues an operator's replay command reads and writes.
-    replay: Option<ReplayQueues>,
+    /// Its own queues, for backing off failing messages and for replay commands.
+    queues: Option<FunctionQueues>,
 }
 
 impl<A: Action> App<A> {
@@ -48,18 +48,18 @@ impl<A: Action> App<A> {
             intake: None,
             cold: AtomicBool::new(true),
             default_mapping: OnceLock::new(),
-            replay: None,
+            queues: None,
         }
     }
 
-    /// The queues an operator's replay command works on (see [`crate::replay`]).
-    pub fn with_replay(mut self, queues: ReplayQueues) -> Self {
-        self.replay = Some(queues);
+    /// The function's own queues (see [`FunctionQueues`]).
+    pub fn with_queues(mut self, queues: FunctionQueues) -> Self {
+        self.queues = Some(queues);
         self
     }
 
-    pub(crate) fn replay_queues(&self) -> Option<&ReplayQueues> {
-        self.replay.as_ref()
+    pub(crate) fn queues(&self) -> Option<&FunctionQueues> {
+        self.queues.as_ref()
     }
 
     pub fn with_idempotency(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
@@ -102,7 +102,7 @@ impl<A: Action> App<A> {
         }
         if let Some(queue) = queue {
             app = app.with_dead_letters(Arc::new(SqsQueue::from_config(&aws, queue.clone())));
-            app = app.with_replay(ReplayQueues {
+            app = app.with_queues(FunctionQueues {
                 sqs: LazyClient::from_config(&aws, aws_sdk_sqs::Client::new),
                 dead_letters: queue,
                 queue: intake.clone(),

@@ -69,10 +69,11 @@ impl SqsQueue {
     }
 }
 
-/// Where a function's letters are and where they go back to: its dead-letter queue and its own
-/// trigger queue, through one SQS client (made on first use when deployed): what an operator's replay command
-/// ([`crate::replay`]) reads and writes.
-pub struct ReplayQueues {
+/// A function's own two queues, through one SQS client (made on first use when deployed): its
+/// trigger queue, whose failing messages it hides for longer on each receive
+/// ([`crate::sqs_batch`]), and its dead-letter queue, which an operator's replay command
+/// ([`crate::replay`]) reads and redrives from.
+pub struct FunctionQueues {
     pub sqs: LazyClient<aws_sdk_sqs::Client>,
     pub dead_letters: String,
     /// Without it, letters can be listed and tried but not redriven.

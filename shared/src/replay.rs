@@ -270,7 +270,7 @@ pub async fn run<A: Action>(app: &App<A>, command: Command) -> Value {
 }
 
 async fn run_command<A: Action>(app: &App<A>, command: &Command) -> Result<Value, String> {
-    let queues = app.replay_queues().ok_or(
+    let queues = app.queues().ok_or(
         "DEAD_LETTER_QUEUE_URL is not set: this function keeps no dead letters (the stack sets it)",
     )?;
     let (sqs, dlq) = (queues.sqs.get(), queues.dead_letters.as_str());

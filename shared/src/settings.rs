@@ -56,6 +56,11 @@ pub struct Settings {
     /// remembered by its content. Within it, the same request again is a duplicate; after it,
     /// the same request is sent again, as a weekly reminder should be.
     pub content_dedup_window: Duration,
+    /// `QUEUE_BACKOFF_SECONDS` (30): how long a queue message that failed for now first stays
+    /// out of sight; each receive doubles it, up to SQS's twelve hours, and a provider's
+    /// `Retry-After` is waited at least. With the template's `MaxReceiveCount` (14) that is more
+    /// than a day of retries before a message becomes a dead letter.
+    pub queue_backoff: Duration,
     /// `SIGNED_DELIVERY_MAX_AGE_SECONDS` (604800, 7 days): a signed form delivery submitted
     /// longer ago is refused at the HTTP edge: past the idempotency TTL it could no longer be
     /// told from a captured request played again.
@@ -84,6 +89,7 @@ impl Default for Settings {
             idempotency_ttl: Duration::from_secs(DEFAULT_IDEMPOTENCY_TTL_SECONDS),
             record_max_age: Duration::from_secs(DEFAULT_RECORD_MAX_AGE_SECONDS),
             content_dedup_window: Duration::from_secs(DEFAULT_CONTENT_DEDUP_WINDOW_SECONDS),
+            queue_backoff: Duration::from_secs(30),
             signed_delivery_max_age: Duration::from_secs(DEFAULT_SIGNED_DELIVERY_MAX_AGE_SECONDS),
             max_submissions_per_request: 100,
             dead_letter_queue_url: None,
@@ -147,6 +153,7 @@ impl Settings {
                 "RECORD_MAX_AGE_SECONDS",
                 DEFAULT_RECORD_MAX_AGE_SECONDS,
             )?),
+            queue_backoff: Duration::from_secs(number("QUEUE_BACKOFF_SECONDS", 30)?.max(1)),
             signed_delivery_max_age: Duration::from_secs(number(
                 "SIGNED_DELIVERY_MAX_AGE_SECONDS",
                 DEFAULT_SIGNED_DELIVERY_MAX_AGE_SECONDS,

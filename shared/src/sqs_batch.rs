@@ -117,8 +117,73 @@ async fn dispose<A: Action>(
 ) -> Result<(), Failure> {
     match disposition {
         Disposition::Done => Ok(()),
-        Disposition::Later(failure) => Err(failure.clone()),
+        Disposition::Later(failure) => {
+            back_off(app, record, failure).await;
+            Err(failure.clone())
+        }
         Disposition::DeadLetter(failure) => dead_letter(app, record, failure.clone()).await,
+    }
+}
+
+/// The longest SQS hides a message: twelve hours.
+const LONGEST_VISIBILITY: u64 = 12 * 3600;
+
+/// How long a message that failed for now on its `receives`-th receive stays out of sight:
+/// the setting's first wait, doubled on each receive, up to twelve hours; at least what the
+/// provider asked for (`Retry-After`).
+pub fn backoff(first: std::time::Duration, receives: u32, failure: &Failure) -> u64 {
+    let doubled = first
+        .as_secs()
+        .max(1)
+        .saturating_mul(1u64 << receives.saturating_sub(1).min(20));
+    let asked = match failure {
+        Failure::ProviderUnavailable {
+            retry_after_seconds: Some(seconds),
+            ..
+        } => *seconds,
+        _ => 0,
+    };
+    doubled.max(asked).min(LONGEST_VISIBILITY)
+}
+
+/// Hides a message that failed for now for longer on each receive, so that a long outage is
+/// waited out instead of spending the receives before the dead-letter queue in minutes. When
+/// it cannot (no queue to call, or SQS refuses), the queue's own visibility timeout applies.
+async fn back_off<A: Action>(app: &App<A>, record: &SqsMessage, failure: &Failure) {
+    let (Some(queues), Some(receipt)) = (app.queues(), record.receipt_handle.as_deref()) else {
+        return;
+    };
+    let Some(queue) = queues.queue.as_deref() else {
+        return;
+    };
+    let receives = record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or(1);
+    let seconds = backoff(app.settings().queue_backoff, receives, failure);
+    let changed = queues
+        .sqs
+        .get()
+        .change_message_visibility()
+        .queue_url(queue)
+        .receipt_handle(receipt)
+        .visibility_timeout(seconds as i32)
+        .send()
+        .await;
+    match changed {
+        Ok(_) => tracing::info!(
+            action = A::NAME,
+            message_id = record.message_id.as_deref().unwrap_or(""),
+            receives,
+            wait_s = seconds,
+            "not delivered now ({failure}): tried again in {seconds} s"
+        ),
+        Err(error) => tracing::warn!(
+            action = A::NAME,
+            "could not set the message's visibility ({}): the queue's own timeout applies",
+            error.into_service_error()
+        ),
     }
 }
 
@@ -242,5 +307,34 @@ async fn dead_letter<A: Action>(
             );
             Err(failure)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_failing_message_waits_longer_on_each_receive_and_at_least_what_the_provider_asks() {
+        let down = Failure::SecretUnavailable("throttled".into());
+        let waits: Vec<u64> = (1..=14)
+            .map(|n| backoff(Duration::from_secs(30), n, &down))
+            .collect();
+        assert_eq!(&waits[..4], [30, 60, 120, 240]);
+        assert_eq!(waits[13], 12 * 3600, "never more than SQS allows");
+        let total: u64 = waits.iter().sum();
+        assert!(
+            total > 24 * 3600,
+            "the template's 14 receives span a day: {total} s"
+        );
+        let limited = Failure::ProviderUnavailable {
+            status: Some(429),
+            reason: String::new(),
+            body: None,
+            retry_after_seconds: Some(900),
+            timed_out: false,
+        };
+        assert_eq!(backoff(Duration::from_secs(30), 1, &limited), 900);
     }
 }

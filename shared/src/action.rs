@@ -67,7 +67,7 @@ pub trait Action: Send + Sync + 'static {
 
     /// The mapping used for form webhooks when the connection secret has none (see
     /// [`crate::mapping`]). Ids no form asks for (an inbox, a template) come from the webhook
-    /// URL's query string or a hidden field of the same name.
+    /// URL's query string (or a signed source's hidden field of the same name).
     fn default_mapping() -> Value;
 
     /// A body this action accepts, as a caller would send it: the example events in `events/`

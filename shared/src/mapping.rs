@@ -87,6 +87,10 @@ pub struct Context<'a> {
     pub submission: &'a Submission,
     /// The webhook URL's query parameters (the token already taken out).
     pub query: &'a [(String, String)],
+    /// Whether the submission's source signed it and the signature was verified: only then may
+    /// its own fields carry operator settings ([`SETTINGS`]), which otherwise come from the URL
+    /// or the mapping alone, never from what a visitor could type or edit.
+    pub signed: bool,
 }
 
 impl Mapping {
@@ -251,6 +255,9 @@ pub fn lookup(name: &str, context: &Context<'_>) -> Option<String> {
     if let Some((_, value)) = context.query.iter().find(|(k, _)| k == name) {
         return Some(value.clone()).filter(|v| !v.is_empty());
     }
+    if SETTINGS.contains(&name) && !context.signed {
+        return None;
+    }
     if let Some(field) = s
         .fields
         .iter()
@@ -406,6 +413,7 @@ mod tests {
             .render(&Context {
                 submission: &s,
                 query,
+                signed: true,
             })
     }
 
@@ -454,12 +462,50 @@ mod tests {
         let context = Context {
             submission: &s,
             query: &query,
+            signed: true,
         };
         assert_eq!(
             mapping.render(&context).unwrap(),
             json!({"i": "3", "t": "boas_vindas"}),
             "the query wins, and a question labelled \"Channel id\" is no setting"
         );
+    }
+
+    #[test]
+    fn settings_come_from_an_unsigned_form_only_through_the_url() {
+        let mut s = submission();
+        s.hidden_field("inbox_id", "99");
+        s.field(
+            "template_name",
+            "template_name",
+            "",
+            Answer::text("visitor_pick"),
+        );
+        let mapping = Mapping::parse(
+            &json!({"i": "{{inbox_id?}}", "t": "{{template_name?}}"}),
+            "m",
+        )
+        .unwrap();
+        let unsigned = Context {
+            submission: &s,
+            query: &[],
+            signed: false,
+        };
+        assert_eq!(mapping.render(&unsigned).unwrap(), json!({}));
+        let signed = Context {
+            signed: true,
+            ..unsigned
+        };
+        assert_eq!(
+            mapping.render(&signed).unwrap(),
+            json!({"i": "99", "t": "visitor_pick"})
+        );
+        let query = [("inbox_id".to_string(), "3".to_string())];
+        let from_url = Context {
+            query: &query,
+            ..unsigned
+        };
+        assert_eq!(mapping.render(&from_url).unwrap(), json!({"i": "3"}));
     }
 
     #[test]

@@ -205,6 +205,7 @@ fn map<A: Action>(
     let mapping = mapping_of(app, route, arrival.request, setup).map_err(failed)?;
     let query = mapping_query(arrival.request);
     let kind = route.name();
+    let signed = verdict == Verdict::Verified && route.signature_header().is_some();
     Ok(submissions
         .iter()
         .map(|submission| Delivery {
@@ -213,6 +214,7 @@ fn map<A: Action>(
                 .render(&Context {
                     submission,
                     query: &query,
+                    signed,
                 })
                 .map_err(Failure::Invalid),
             id: submission.id.clone().map(|id| (kind, id)),

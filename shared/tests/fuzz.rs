@@ -221,7 +221,7 @@ proptest! {
             let text = body.to_string();
             if let Ok(forms::Decoded::Submissions(submissions)) = forms::decode(Source::Generic, text.as_bytes(), None) {
                 let query = vec![("inbox_id".to_string(), "1".to_string())];
-                let _ = mapping.render(&Context { submission: &submissions[0], query: &query });
+                let _ = mapping.render(&Context { submission: &submissions[0], query: &query, signed: false });
             }
         }
     }

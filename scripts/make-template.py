@@ -92,6 +92,7 @@ HEAD_AFTER_SECRETS = r"""      - Label: { default: Queues }
           - MaximumBatchingWindowInSeconds
           - MaxReceiveCount
           - QueueMaximumConcurrency
+          - QueueKmsKeyArn
       - Label: { default: Webhook API }
         Parameters:
           - ApiThrottlingRateLimit
@@ -105,7 +106,14 @@ HEAD_AFTER_SECRETS = r"""      - Label: { default: Queues }
 Parameters:
 """
 
-OTHER_PARAMETERS = r"""  BatchSize:
+OTHER_PARAMETERS = r"""  QueueKmsKeyArn:
+    Type: String
+    Default: ""
+    Description: >-
+      Optional ARN of a customer-managed KMS key to encrypt every queue and dead-letter queue
+      with (they hold leads' contact data). Empty: SQS-managed encryption. Whatever sends to
+      the queues (SNS topics, EventBridge rules) needs kms:GenerateDataKey and kms:Decrypt on it.
+  BatchSize:
     Type: Number
     Default: 10
     MinValue: 1
@@ -263,7 +271,8 @@ def function_block(f):
       # An intake record carries a webhook body of up to 256 KB in base64.
       MaximumMessageSize: 1048576
       MessageRetentionPeriod: 1209600
-      SqsManagedSseEnabled: true
+      SqsManagedSseEnabled: !If [EncryptQueuesWithKey, !Ref AWS::NoValue, true]
+      KmsMasterKeyId: !If [EncryptQueuesWithKey, !Ref QueueKmsKeyArn, !Ref AWS::NoValue]
 
   {s}Queue:
     Type: AWS::SQS::Queue
@@ -272,7 +281,8 @@ def function_block(f):
       MaximumMessageSize: 1048576
       VisibilityTimeout: 180
       MessageRetentionPeriod: 345600
-      SqsManagedSseEnabled: true
+      SqsManagedSseEnabled: !If [EncryptQueuesWithKey, !Ref AWS::NoValue, true]
+      KmsMasterKeyId: !If [EncryptQueuesWithKey, !Ref QueueKmsKeyArn, !Ref AWS::NoValue]
       RedrivePolicy:
         deadLetterTargetArn: !GetAtt {s}DeadLetters.Arn
         maxReceiveCount: !Ref MaxReceiveCount
@@ -319,6 +329,17 @@ def function_block(f):
             - Effect: Allow
               Action: [sqs:ReceiveMessage, sqs:ChangeMessageVisibility, sqs:DeleteMessage]
               Resource: !GetAtt {s}DeadLetters.Arn
+            # A message of its own queue that fails for now is hidden longer on each receive.
+            - Effect: Allow
+              Action: sqs:ChangeMessageVisibility
+              Resource: !GetAtt {s}Queue.Arn
+            # Queues encrypted with the operator's key: writing and reading them needs it.
+            - !If
+              - EncryptQueuesWithKey
+              - Effect: Allow
+                Action: [kms:GenerateDataKey, kms:Decrypt]
+                Resource: !Ref QueueKmsKeyArn
+              - !Ref AWS::NoValue
             - Effect: Allow
               Action: [dynamodb:PutItem, dynamodb:GetItem, dynamodb:DeleteItem]
               Resource: !GetAtt IdempotencyTable.Arn
@@ -561,7 +582,8 @@ def template():
         + OTHER_PARAMETERS
         + "\nConditions:\n"
         + "".join(conditions(f) for f in FUNCTIONS)
-        + '  NotifyAlarms: !Not [!Equals [!Ref AlarmTopicArn, ""]]\n\n'
+        + '  NotifyAlarms: !Not [!Equals [!Ref AlarmTopicArn, ""]]\n'
+        + '  EncryptQueuesWithKey: !Not [!Equals [!Ref QueueKmsKeyArn, ""]]\n\n'
         + GLOBALS_AND_SHARED
         + "".join(function_block(f) for f in FUNCTIONS)
         + dashboard()

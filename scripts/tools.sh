@@ -44,6 +44,8 @@ export PATH="$ponte_root/.venv/tools/bin:$PATH"
 export PONTE_PYTHON="$ponte_root/.venv/tools/bin/python"
 
 if [ "${PONTE_NEED_SAM:-0}" = 1 ]; then
+  # No telemetry banner, and nothing sent: these machines reach no AWS endpoint.
+  export SAM_CLI_TELEMETRY="${SAM_CLI_TELEMETRY:-0}"
   ponte_venv sam "$ponte_root/scripts/requirements-sam.txt"
   # cargo-lambda first, as sam build looks for it on PATH; sam and cfn-lint after.
   export PATH="$ponte_root/.venv/tools/bin:$PATH:$ponte_root/.venv/sam/bin"

@@ -198,6 +198,8 @@ Globals:
         # no copy of a lead outlives the memory that it was sent.
         RECORD_MAX_AGE_SECONDS: "1209600"
         IDEMPOTENCY_TTL_SECONDS: "1296000"
+        # The key every function seals the records it keeps with, and checks them by.
+        RECORD_KEY_SECRET_ID: !Ref RecordKey
 
 Resources:
   Api:
@@ -208,6 +210,19 @@ Resources:
       DefaultRouteSettings:
         ThrottlingRateLimit: !Ref ApiThrottlingRateLimit
         ThrottlingBurstLimit: !Ref ApiThrottlingBurstLimit
+
+  # The stack's record key: every function seals the requests it keeps on its queue with it
+  # and checks them by it, so that a message that merely sits on a queue never runs as one.
+  RecordKey:
+    Type: AWS::SecretsManager::Secret
+    Properties:
+      Name: !Sub "${AWS::StackName}/record-key"
+      Description: Ponte's record key (generated; rotate it only when every queue is empty)
+      GenerateSecretString:
+        SecretStringTemplate: "{}"
+        GenerateStringKey: record_key
+        PasswordLength: 64
+        ExcludePunctuation: true
 
   # One table of delivery claims for all the functions; each may touch only its own keys,
   # which start with its name. Expired claims are removed by DynamoDB's TTL.
@@ -309,6 +324,9 @@ def function_block(f):
             - !Ref {s}Secret
       Policies:
         - Statement:
+            - Effect: Allow
+              Action: secretsmanager:GetSecretValue
+              Resource: !Ref RecordKey
             - Effect: Allow
               Action: secretsmanager:GetSecretValue
               Resource: !If

@@ -9,6 +9,7 @@ use lambda_runtime::{Context, LambdaEvent};
 use ponte::actions::CloudChatCreateConversation;
 use ponte::aws::LazyClient;
 use ponte::idempotency::{IdempotencyStore, InMemoryStore};
+use ponte::intake::{IntakeRecord, RecordKey};
 use ponte::queue::{FunctionQueues, SqsQueue};
 use ponte::replay;
 use ponte::secrets::SecretsManagerStore;
@@ -170,6 +171,12 @@ fn function(
         dead_letters: queues.dead_letters.clone(),
         queue: Some(queues.queue.clone()),
     })
+    .with_record_key(record_key())
+}
+
+/// The stack's record key in these tests.
+fn record_key() -> RecordKey {
+    RecordKey(b"intake-tests-record-key-0123456789abcdef".to_vec())
 }
 
 /// An operator's replay command, as `scripts/replay` sends it with a direct invoke.
@@ -363,7 +370,8 @@ async fn when_the_request_cannot_be_queued_the_answer_is_503() {
         settings(&secret),
         Arc::new(SecretsManagerStore::new(secrets_client().await)),
     )
-    .with_intake(Arc::new(SqsQueue::new(unreachable, queue)));
+    .with_intake(Arc::new(SqsQueue::new(unreachable, queue)))
+    .with_record_key(record_key());
     provider_down(&server).await;
     let (status, json) = invoke(&app, elementor(&[("token", "el-token"), ("inbox_id", "7")])).await;
     assert_eq!(
@@ -567,9 +575,13 @@ async fn a_kept_request_older_than_the_memory_of_its_deliveries_is_run_only_when
     assert_eq!(status, 200);
     let (_, body, _) = queues.take(&queues.queue).await.remove(0);
     // The record, as it would be after waiting twenty days in the dead-letter queue.
-    let mut record: Value = serde_json::from_str(&body).unwrap();
-    record["ponte_intake"]["received_at"] = json!("2020-01-01T00:00:00Z");
-    let old = record.to_string();
+    let mut record = IntakeRecord::from_message(&serde_json::from_str(&body).unwrap())
+        .unwrap()
+        .unwrap();
+    record.received_at = "2020-01-01T00:00:00Z".into();
+    let old = record
+        .sealed("cloudchat-create-conversation", &record_key())
+        .to_message();
 
     provider_back(&server, ticket(), 1).await;
     let answer = app
@@ -679,7 +691,8 @@ async fn a_long_outage_is_waited_out_and_every_lead_is_delivered_once() {
         sqs: LazyClient::Ready(client.clone()),
         dead_letters: queues.dead_letters.clone(),
         queue: Some(queue.clone()),
-    });
+    })
+    .with_record_key(record_key());
 
     provider_down(&server).await;
     for n in 1..=3 {
@@ -764,5 +777,71 @@ async fn a_long_outage_is_waited_out_and_every_lead_is_delivered_once() {
     assert!(
         queues.take(&queues.queue).await.is_empty(),
         "none left waiting"
+    );
+}
+
+/// Being on the queue proves nothing: a record that does not carry this stack's proof for this
+/// function (forged by anyone allowed to send to the queue, changed on the way, or kept by
+/// another function) never runs, and is a dead letter `unauthorized`.
+#[tokio::test]
+async fn a_record_without_this_stacks_proof_never_runs() {
+    let server = MockServer::start().await;
+    let secret = unique_name("intake");
+    create_secret(
+        &secret,
+        &secret_value(&server, json!({"token": "el-token"})),
+    )
+    .await;
+    let queues = Queues::new().await;
+    let claims = Arc::new(InMemoryStore::new());
+    let app = function(secrets_client().await, &secret, &queues, &claims);
+    provider_down(&server).await;
+    let (status, _) = invoke(&app, elementor(&[("token", "el-token"), ("inbox_id", "7")])).await;
+    assert_eq!(status, 200);
+    let (_, body, _) = queues.take(&queues.queue).await.remove(0);
+    let genuine = IntakeRecord::from_message(&serde_json::from_str(&body).unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(genuine.function, "cloudchat-create-conversation");
+    assert!(
+        genuine
+            .check_proof("cloudchat-create-conversation", &record_key())
+            .is_ok()
+    );
+
+    let forged = IntakeRecord {
+        proof: String::new(),
+        ..genuine.clone()
+    };
+    let changed = IntakeRecord {
+        query: vec![("inbox_id".into(), "666".into())],
+        ..genuine.clone()
+    };
+    let elsewhere = genuine.clone().sealed("wegly-create-chat", &record_key());
+    let other_key = genuine
+        .clone()
+        .sealed("cloudchat-create-conversation", &RecordKey(vec![7; 40]));
+    expect_nothing(&server).await;
+    for (n, record) in [forged, changed, elsewhere, other_key]
+        .into_iter()
+        .enumerate()
+    {
+        let id = format!("forged-{n}");
+        let answer = app
+            .handle(LambdaEvent::new(
+                sqs(&[(&id, &record.to_message())]),
+                Context::default(),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(answer, json!({"batchItemFailures": []}), "{id}");
+    }
+    server.verify().await;
+    let letters = replay::read(&queues.sqs, &queues.dead_letters, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        replay::by_reason(&letters).into_iter().collect::<Vec<_>>(),
+        [("unauthorized", 4)]
     );
 }

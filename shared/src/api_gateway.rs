@@ -98,7 +98,7 @@ async fn dispose<A: Action>(
     received: &Received,
 ) -> Kept {
     let authenticated = !matches!(received, Received::Unchecked(_));
-    let record = |failure: &Failure| {
+    let unsealed = |failure: &Failure| {
         let mut record = IntakeRecord::of(request, body, authenticated, request_id, failure);
         if let Received::Attempted(reports) = received {
             record.idempotency_keys = reports
@@ -109,13 +109,32 @@ async fn dispose<A: Action>(
         }
         record
     };
+    // Sealed with the stack's record key, so that it runs only as what this function kept.
+    let record = |failure: &Failure| {
+        let record = unsealed(failure);
+        async move {
+            match app.record_key().await {
+                Ok(key) => Ok(record.sealed(A::NAME, &key)),
+                Err(cannot) => Err((record, cannot)),
+            }
+        }
+    };
     match received.disposition(Arrived::Http) {
         Disposition::Done => Kept::Nothing,
         Disposition::Later(failure) => {
             let Some(queue) = app.intake() else {
                 return Kept::Nothing;
             };
-            let record = record(failure);
+            let record = match record(failure).await {
+                Ok(sealed) => sealed,
+                Err((_, cannot)) => {
+                    tracing::error!(
+                        action = A::NAME,
+                        "could not seal the request to queue it ({cannot}): answering 503 so that senders who retry do"
+                    );
+                    return Kept::NotQueued;
+                }
+            };
             match queue.queue(&record).await {
                 Ok(message_id) => {
                     tracing::warn!(
@@ -148,7 +167,12 @@ async fn dispose<A: Action>(
                 return Kept::Nothing;
             };
             let reason = Reason::new(A::NAME, failure, request_id);
-            let body = record(failure).to_message();
+            // A letter that could not be sealed is kept all the same (a lead is never lost);
+            // redriven, it fails its check and is a dead letter again, for the operator to see.
+            let body = match record(failure).await {
+                Ok(sealed) => sealed.to_message(),
+                Err((unsealed, _)) => unsealed.to_message(),
+            };
             match dead_letters::send(dead_letters, &body, &reason, "http").await {
                 Ok(()) => Kept::DeadLettered,
                 Err(message) => {

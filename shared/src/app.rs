@@ -12,9 +12,10 @@ use crate::delivery::DeliveryCore;
 use crate::failure::Failure;
 use crate::idempotency::{DynamoStore, IdempotencyStore};
 use crate::intake::IntakeQueue;
+use crate::intake::RecordKey;
 use crate::queue::{FunctionQueues, SqsQueue};
 use crate::report::{DeliveryId, Preview, Report};
-use crate::secrets::{Lease, SecretStore, SecretsManagerStore};
+use crate::secrets::{ConnectionCache, Lease, SecretStore, SecretsManagerStore};
 use crate::settings::Settings;
 use crate::webhooks::Setup;
 use serde_json::Value;
@@ -23,6 +24,12 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 pub type Error = lambda_runtime::Error;
+
+/// Where the record key comes from: given, or the stack's secret.
+enum RecordKeys {
+    Fixed(RecordKey),
+    Secret(ConnectionCache<RecordKey>),
+}
 
 pub struct App<A: Action> {
     /// Reads the connection and its webhook settings from one secret.
@@ -36,6 +43,8 @@ pub struct App<A: Action> {
     default_mapping: OnceLock<Result<crate::mapping::Mapping, String>>,
     /// Its own queues, for backing off failing messages and for replay commands.
     queues: Option<FunctionQueues>,
+    /// What records on its queues are sealed and checked with.
+    record_key: Option<RecordKeys>,
 }
 
 impl<A: Action> App<A> {
@@ -49,6 +58,25 @@ impl<A: Action> App<A> {
             cold: AtomicBool::new(true),
             default_mapping: OnceLock::new(),
             queues: None,
+            record_key: None,
+        }
+    }
+
+    /// Seals and checks records with this key (tests, and functions wired by hand).
+    pub fn with_record_key(mut self, key: RecordKey) -> Self {
+        self.record_key = Some(RecordKeys::Fixed(key));
+        self
+    }
+
+    /// The stack's record key: `Configuration` when the function has none, `SecretUnavailable`
+    /// when it cannot be read now.
+    pub(crate) async fn record_key(&self) -> Result<RecordKey, Failure> {
+        match &self.record_key {
+            Some(RecordKeys::Fixed(key)) => Ok(key.clone()),
+            Some(RecordKeys::Secret(cache)) => Ok(cache.get().await?.secret.as_ref().clone()),
+            None => Err(Failure::Configuration(
+                "RECORD_KEY_SECRET_ID is not set: records on the function's queue cannot carry proof (the stack sets it)".into(),
+            )),
         }
     }
 
@@ -90,7 +118,20 @@ impl<A: Action> App<A> {
         let table = settings.idempotency_table.clone();
         let queue = settings.dead_letter_queue_url.clone();
         let intake = settings.intake_queue_url.clone();
-        let mut app = Self::new(settings, Arc::new(SecretsManagerStore::from_config(&aws)));
+        let record_key = settings.record_key_secret_id.clone();
+        let secret_max_age = settings.secret_max_age;
+        if intake.is_some() && record_key.is_none() {
+            return Err("INTAKE_QUEUE_URL is set but RECORD_KEY_SECRET_ID is not: records kept on the queue must carry proof that this stack wrote them (the stack sets both)".into());
+        }
+        let secrets: Arc<dyn SecretStore> = Arc::new(SecretsManagerStore::from_config(&aws));
+        let mut app = Self::new(settings, secrets.clone());
+        if let Some(id) = record_key {
+            app.record_key = Some(RecordKeys::Secret(ConnectionCache::new(
+                secrets,
+                Some(id),
+                secret_max_age,
+            )));
+        }
         match table {
             Some(table) => {
                 app = app.with_idempotency(Arc::new(DynamoStore::from_config(&aws, table)));

@@ -67,6 +67,45 @@ pub struct IntakeRecord {
     pub idempotency_keys: Vec<String>,
     /// The kind of failure it was kept for (`provider_unavailable`, `validation`…).
     pub reason: String,
+    /// The function that kept it, and the only one that runs it.
+    #[serde(default)]
+    pub function: String,
+    /// Hex HMAC-SHA256, under the stack's record key, of the record with this field empty:
+    /// proof that a function of the stack wrote it. A record without it, or with one that does
+    /// not match, never runs (being on the queue proves nothing: SNS subscriptions and anyone
+    /// allowed `sqs:SendMessage` can put a message there).
+    #[serde(default)]
+    pub proof: String,
+}
+
+/// The stack's record key (`RECORD_KEY_SECRET_ID`, a secret the template generates and every
+/// function may read): what records are sealed with, so that any function of the stack can
+/// check a record another wrote.
+#[derive(Clone)]
+pub struct RecordKey(pub Vec<u8>);
+
+impl std::fmt::Debug for RecordKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RecordKey(***)")
+    }
+}
+
+impl crate::connection::Connection for RecordKey {
+    const PROVIDER: &'static str = "record key";
+
+    fn from_secret(value: &Value) -> Result<Self, crate::validate::Problems> {
+        match value
+            .get("record_key")
+            .and_then(Value::as_str)
+            .map(str::trim)
+        {
+            Some(key) if key.len() >= 32 => Ok(RecordKey(key.as_bytes().to_vec())),
+            _ => Err(crate::validate::Problems::single(
+                "record_key",
+                "must be a text of at least 32 characters",
+            )),
+        }
+    }
 }
 
 impl IntakeRecord {
@@ -108,7 +147,58 @@ impl IntakeRecord {
             token_sha256,
             idempotency_keys: Vec::new(),
             reason: failure.kind().to_string(),
+            function: String::new(),
+            proof: String::new(),
         }
+    }
+
+    /// The record, sealed by `function` under `key` (see [`IntakeRecord::proof`]).
+    pub fn sealed(mut self, function: &str, key: &RecordKey) -> Self {
+        self.function = function.to_string();
+        self.proof = self.proof_under(key);
+        self
+    }
+
+    /// Whether the record was sealed under `key` for `function`; `Unauthorized` says why not.
+    pub fn check_proof(&self, function: &str, key: &RecordKey) -> Result<(), Failure> {
+        if self.proof.is_empty() {
+            return Err(Failure::Unauthorized(
+                "the record carries no proof that a function of this stack kept it".into(),
+            ));
+        }
+        if self.function != function {
+            return Err(Failure::Unauthorized(format!(
+                "the record was kept for {:?}, not {function}",
+                self.function
+            )));
+        }
+        let expected = self.proof_under(key);
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            expected.as_bytes(),
+            self.proof.as_bytes(),
+        )) {
+            return Err(Failure::Unauthorized(
+                "the record's proof does not match: it was changed, or not written by this stack"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn proof_under(&self, key: &RecordKey) -> String {
+        use hmac::{Hmac, KeyInit, Mac};
+        let unsealed = IntakeRecord {
+            proof: String::new(),
+            ..self.clone()
+        };
+        let mut mac =
+            Hmac::<sha2::Sha256>::new_from_slice(&key.0).expect("HMAC takes keys of any length");
+        mac.update(&serde_json::to_vec(&unsealed).unwrap_or_default());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// The queue message body: `{"ponte_intake": {…}}`.

@@ -70,6 +70,10 @@ pub struct Settings {
     pub max_submissions_per_request: usize,
     /// `DEAD_LETTER_QUEUE_URL`: where SQS records that can never succeed go at once.
     pub dead_letter_queue_url: Option<String>,
+    /// `RECORD_KEY_SECRET_ID`: the stack's secret (`{"record_key": "…"}`) that records on the
+    /// functions' queues are sealed with ([`crate::intake::RecordKey`]). Required with
+    /// `INTAKE_QUEUE_URL`.
+    pub record_key_secret_id: Option<String>,
     /// `INTAKE_QUEUE_URL`: the function's own trigger queue, where HTTP requests that cannot be
     /// delivered now are kept to be delivered from the queue (see [`crate::intake`]).
     pub intake_queue_url: Option<String>,
@@ -93,6 +97,7 @@ impl Default for Settings {
             signed_delivery_max_age: Duration::from_secs(DEFAULT_SIGNED_DELIVERY_MAX_AGE_SECONDS),
             max_submissions_per_request: 100,
             dead_letter_queue_url: None,
+            record_key_secret_id: None,
             intake_queue_url: None,
         }
     }
@@ -161,6 +166,7 @@ impl Settings {
             max_submissions_per_request: number("MAX_SUBMISSIONS_PER_REQUEST", 100)?.max(1)
                 as usize,
             dead_letter_queue_url: get("DEAD_LETTER_QUEUE_URL"),
+            record_key_secret_id: get("RECORD_KEY_SECRET_ID"),
             intake_queue_url: get("INTAKE_QUEUE_URL"),
         }
         .with_memory_checked()

@@ -73,9 +73,17 @@ async fn run_record<A: Action>(
     };
     if let Some(kept) = body.as_ref().ok().and_then(IntakeRecord::from_message) {
         let received = match kept {
-            Ok(kept) => match refuse_expired(app, &kept, record) {
-                Ok(()) => run_kept(app, &kept, deadline, false).await,
-                Err(failure) => Received::Failed(failure),
+            Ok(kept) => match check_proof(app, &kept).await {
+                // Not written by this stack for this function: it never runs.
+                Err(Some(refused)) => Received::Refused(refused),
+                // The key cannot be read now: SQS tries again.
+                Err(None) => Received::Unchecked(Failure::SecretUnavailable(
+                    "the record key could not be read".into(),
+                )),
+                Ok(()) => match refuse_expired(app, &kept, record) {
+                    Ok(()) => run_kept(app, &kept, deadline, false).await,
+                    Err(failure) => Received::Failed(failure),
+                },
             },
             Err(failure) => Received::Failed(failure),
         };
@@ -209,6 +217,16 @@ fn message_key(
         .map(|id| ("sqs", id))
 }
 
+/// Whether the record carries this stack's proof for this function: `Err(Some)` when it does
+/// not, `Err(None)` when it cannot be told now.
+async fn check_proof<A: Action>(app: &App<A>, kept: &IntakeRecord) -> Result<(), Option<Failure>> {
+    match app.record_key().await {
+        Ok(key) => kept.check_proof(A::NAME, &key).map_err(Some),
+        Err(Failure::SecretUnavailable(_)) => Err(None),
+        Err(other) => Err(Some(other)),
+    }
+}
+
 /// The attribute with which an operator forces a redriven letter to run however old it is
 /// (`scripts/replay redrive --force`).
 pub const FORCE: &str = "ponte.force";
@@ -269,7 +287,13 @@ pub async fn preview<A: Action>(app: &App<A>, body: &str) -> Received {
     };
     if let Some(kept) = IntakeRecord::from_message(&parsed) {
         return match kept {
-            Ok(kept) => run_kept(app, &kept, None, true).await,
+            Ok(kept) => match check_proof(app, &kept).await {
+                Err(Some(refused)) => Received::Refused(refused),
+                Err(None) => Received::Unchecked(Failure::SecretUnavailable(
+                    "the record key could not be read".into(),
+                )),
+                Ok(()) => run_kept(app, &kept, None, true).await,
+            },
             Err(failure) => Received::Failed(failure),
         };
     }

@@ -22,6 +22,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// The record key's secret in the local moto, as `Cargo.toml` names it for `cargo lambda watch`.
+const RECORD_KEY_SECRET_ID: &str = "ponte-local/record-key";
+
 fn secret_id(function: &str) -> String {
     format!("ponte-local/{function}")
 }
@@ -158,6 +161,13 @@ async fn run() -> Result<bool, String> {
         };
         moto::put_secret(&secrets, &secret_id(function.name), &connection).await?;
     }
+    // The stack's record key, with which the functions seal and check the requests they keep.
+    moto::put_secret(
+        &secrets,
+        RECORD_KEY_SECRET_ID,
+        &json!({"record_key": "local-record-key-0123456789abcdef0123456789"}),
+    )
+    .await?;
     println!("moto (Secrets Manager) at {}", moto.endpoint());
     println!("provider sandbox at {}", sandbox.url());
 
@@ -237,6 +247,7 @@ async fn queued_then_delivered(
         .to_string();
     let mut env = moto::function_env(&moto.endpoint(), &secret_id(QUEUED_FUNCTION));
     env.push(("INTAKE_QUEUE_URL", queue.clone()));
+    env.push(("RECORD_KEY_SECRET_ID", RECORD_KEY_SECRET_ID.into()));
     // One call, so that the one 503 below is the whole outage.
     env.push(("PROVIDER_MAX_ATTEMPTS", "1".into()));
     let log_path = log_dir.join(format!("{QUEUED_FUNCTION}-queued.log"));

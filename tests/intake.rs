@@ -179,6 +179,49 @@ fn record_key() -> RecordKey {
     RecordKey(b"intake-tests-record-key-0123456789abcdef".to_vec())
 }
 
+/// A function as deployed: its secret (Elementor protected by a token) pointing at a provider
+/// stand-in, and its two queues.
+struct Deployed {
+    server: MockServer,
+    secret: String,
+    queues: Queues,
+    app: CloudChat,
+}
+
+impl Deployed {
+    async fn new() -> Self {
+        let server = MockServer::start().await;
+        let secret = unique_name("intake");
+        create_secret(
+            &secret,
+            &secret_value(&server, json!({"token": "el-token"})),
+        )
+        .await;
+        let queues = Queues::new().await;
+        let claims = Arc::new(InMemoryStore::new());
+        let app = function(secrets_client().await, &secret, &queues, &claims);
+        Self {
+            server,
+            secret,
+            queues,
+            app,
+        }
+    }
+}
+
+/// The body of the intake record a lead becomes while the provider is down, taken off the
+/// function's queue.
+async fn kept_while_the_provider_is_down(
+    server: &MockServer,
+    queues: &Queues,
+    app: &CloudChat,
+) -> String {
+    provider_down(server).await;
+    let (status, _) = invoke(app, elementor(&[("token", "el-token"), ("inbox_id", "7")])).await;
+    assert_eq!(status, 200);
+    queues.take(&queues.queue).await.remove(0).1
+}
+
 /// An operator's replay command, as `scripts/replay` sends it with a direct invoke.
 async fn replay_command(app: &CloudChat, command: Value) -> Value {
     app.handle(LambdaEvent::new(
@@ -249,16 +292,12 @@ async fn invoke(app: &CloudChat, event: Value) -> (u16, Value) {
 
 #[tokio::test]
 async fn a_lead_sent_while_the_provider_is_down_is_queued_and_delivered_once() {
-    let server = MockServer::start().await;
-    let secret = unique_name("intake");
-    create_secret(
-        &secret,
-        &secret_value(&server, json!({"token": "el-token"})),
-    )
-    .await;
-    let queues = Queues::new().await;
-    let claims = Arc::new(InMemoryStore::new());
-    let app = function(secrets_client().await, &secret, &queues, &claims);
+    let Deployed {
+        server,
+        secret: _,
+        queues,
+        app,
+    } = Deployed::new().await;
 
     provider_down(&server).await;
     let query = [("token", "el-token"), ("inbox_id", "7")];
@@ -384,16 +423,12 @@ async fn when_the_request_cannot_be_queued_the_answer_is_503() {
 
 #[tokio::test]
 async fn a_lead_refused_for_good_is_a_dead_letter_that_is_delivered_once_fixed_and_replayed() {
-    let server = MockServer::start().await;
-    let secret = unique_name("intake");
-    create_secret(
-        &secret,
-        &secret_value(&server, json!({"token": "el-token"})),
-    )
-    .await;
-    let queues = Queues::new().await;
-    let claims = Arc::new(InMemoryStore::new());
-    let app = function(secrets_client().await, &secret, &queues, &claims);
+    let Deployed {
+        server,
+        secret,
+        queues,
+        app,
+    } = Deployed::new().await;
     expect_nothing(&server).await;
 
     // The form's URL lacks ?inbox_id=: every lead is invalid for the default mapping.
@@ -560,20 +595,13 @@ async fn nothing_is_kept_for_callers_that_proved_nothing() {
 /// forces it.
 #[tokio::test]
 async fn a_kept_request_older_than_the_memory_of_its_deliveries_is_run_only_when_forced() {
-    let server = MockServer::start().await;
-    let secret = unique_name("intake");
-    create_secret(
-        &secret,
-        &secret_value(&server, json!({"token": "el-token"})),
-    )
-    .await;
-    let queues = Queues::new().await;
-    let claims = Arc::new(InMemoryStore::new());
-    let app = function(secrets_client().await, &secret, &queues, &claims);
-    provider_down(&server).await;
-    let (status, _) = invoke(&app, elementor(&[("token", "el-token"), ("inbox_id", "7")])).await;
-    assert_eq!(status, 200);
-    let (_, body, _) = queues.take(&queues.queue).await.remove(0);
+    let Deployed {
+        server,
+        secret: _,
+        queues,
+        app,
+    } = Deployed::new().await;
+    let body = kept_while_the_provider_is_down(&server, &queues, &app).await;
     // The record, as it would be after waiting twenty days in the dead-letter queue.
     let mut record = IntakeRecord::from_message(&serde_json::from_str(&body).unwrap())
         .unwrap()
@@ -785,20 +813,13 @@ async fn a_long_outage_is_waited_out_and_every_lead_is_delivered_once() {
 /// another function) never runs, and is a dead letter `unauthorized`.
 #[tokio::test]
 async fn a_record_without_this_stacks_proof_never_runs() {
-    let server = MockServer::start().await;
-    let secret = unique_name("intake");
-    create_secret(
-        &secret,
-        &secret_value(&server, json!({"token": "el-token"})),
-    )
-    .await;
-    let queues = Queues::new().await;
-    let claims = Arc::new(InMemoryStore::new());
-    let app = function(secrets_client().await, &secret, &queues, &claims);
-    provider_down(&server).await;
-    let (status, _) = invoke(&app, elementor(&[("token", "el-token"), ("inbox_id", "7")])).await;
-    assert_eq!(status, 200);
-    let (_, body, _) = queues.take(&queues.queue).await.remove(0);
+    let Deployed {
+        server,
+        secret: _,
+        queues,
+        app,
+    } = Deployed::new().await;
+    let body = kept_while_the_provider_is_down(&server, &queues, &app).await;
     let genuine = IntakeRecord::from_message(&serde_json::from_str(&body).unwrap())
         .unwrap()
         .unwrap();

@@ -72,19 +72,13 @@ async fn run_record<A: Action>(
         Some(body) => parse(body.as_bytes()),
     };
     if let Some(kept) = body.as_ref().ok().and_then(IntakeRecord::from_message) {
+        let forced = record
+            .message_attributes
+            .get(FORCE)
+            .and_then(|a| a.string_value.as_deref())
+            == Some("true");
         let received = match kept {
-            Ok(kept) => match check_proof(app, &kept).await {
-                // Not written by this stack for this function: it never runs.
-                Err(Some(refused)) => Received::Refused(refused),
-                // The key cannot be read now: SQS tries again.
-                Err(None) => Received::Unchecked(Failure::SecretUnavailable(
-                    "the record key could not be read".into(),
-                )),
-                Ok(()) => match refuse_expired(app, &kept, record) {
-                    Ok(()) => run_kept(app, &kept, deadline, false).await,
-                    Err(failure) => Received::Failed(failure),
-                },
-            },
+            Ok(kept) => run_kept(app, &kept, forced, deadline, false).await,
             Err(failure) => Received::Failed(failure),
         };
         log_received::<A>("sqs", None, message_id, &received, started);
@@ -237,13 +231,8 @@ pub const FORCE: &str = "ponte.force";
 fn refuse_expired<A: Action>(
     app: &App<A>,
     kept: &IntakeRecord,
-    record: &SqsMessage,
+    forced: bool,
 ) -> Result<(), Failure> {
-    let forced = record
-        .message_attributes
-        .get(FORCE)
-        .and_then(|a| a.string_value.as_deref())
-        == Some("true");
     let max = app.settings().record_max_age.as_secs();
     let age = (crate::idempotency::now_ms() / 1000).saturating_sub(kept.received_at_seconds());
     if age > max && !forced {
@@ -255,14 +244,30 @@ fn refuse_expired<A: Action>(
     Ok(())
 }
 
-/// A kept request, run again as the HTTP trigger ran it: checked as it was kept, its age
-/// measured at its arrival, its deliveries keyed as they were then.
+/// A kept request, run again as the HTTP trigger ran it, once it has shown this stack's proof
+/// for this function and is young enough: checked as it was kept, its age measured at its
+/// arrival, its deliveries keyed as they were then.
 async fn run_kept<A: Action>(
     app: &App<A>,
     kept: &IntakeRecord,
+    forced: bool,
     deadline: Option<Instant>,
     dry_run: bool,
 ) -> Received {
+    match check_proof(app, kept).await {
+        // Not written by this stack for this function: it never runs.
+        Err(Some(refused)) => return Received::Refused(refused),
+        // The key cannot be read now: SQS tries again.
+        Err(None) => {
+            return Received::Unchecked(Failure::SecretUnavailable(
+                "the record key could not be read".into(),
+            ));
+        }
+        Ok(()) => {}
+    }
+    if let Err(expired) = refuse_expired(app, kept, forced) {
+        return Received::Failed(expired);
+    }
     let request = kept.to_request();
     let body = match reception::body_of(&request) {
         Ok(body) => body,
@@ -287,13 +292,8 @@ pub async fn preview<A: Action>(app: &App<A>, body: &str) -> Received {
     };
     if let Some(kept) = IntakeRecord::from_message(&parsed) {
         return match kept {
-            Ok(kept) => match check_proof(app, &kept).await {
-                Err(Some(refused)) => Received::Refused(refused),
-                Err(None) => Received::Unchecked(Failure::SecretUnavailable(
-                    "the record key could not be read".into(),
-                )),
-                Ok(()) => run_kept(app, &kept, None, true).await,
-            },
+            // As the queue would run it now: an expired record says so, unforced.
+            Ok(kept) => run_kept(app, &kept, false, None, true).await,
             Err(failure) => Received::Failed(failure),
         };
     }

@@ -201,9 +201,7 @@ fn answer<A: Action>(request: &HttpRequest, received: Received, kept: Kept) -> H
     }
     // A caller that has not proved who it is learns nothing of what was kept: it is answered
     // with the failure, whether or not its request waits to be checked later.
-    if let Received::Unchecked(failure) = &received
-        && !matches!(kept, Kept::NotQueued)
-    {
+    if let Received::Unchecked(failure) = &received {
         return failed::<A>(failure, about);
     }
     let failure_of = |received: &Received| match received.disposition(Arrived::Http) {

@@ -826,12 +826,12 @@ async fn a_record_without_this_stacks_proof_never_runs() {
     assert_eq!(genuine.function, "cloudchat-create-conversation");
     assert!(
         genuine
-            .check_proof("cloudchat-create-conversation", &record_key())
+            .check_seal("cloudchat-create-conversation", &record_key())
             .is_ok()
     );
 
     let forged = IntakeRecord {
-        proof: String::new(),
+        seal: String::new(),
         ..genuine.clone()
     };
     let changed = IntakeRecord {

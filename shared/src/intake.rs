@@ -75,7 +75,7 @@ pub struct IntakeRecord {
     /// not match, never runs (being on the queue proves nothing: SNS subscriptions and anyone
     /// allowed `sqs:SendMessage` can put a message there).
     #[serde(default)]
-    pub proof: String,
+    pub seal: String,
 }
 
 /// The stack's record key (`RECORD_KEY_SECRET_ID`, a secret the template generates and every
@@ -148,20 +148,20 @@ impl IntakeRecord {
             idempotency_keys: Vec::new(),
             reason: failure.kind().to_string(),
             function: String::new(),
-            proof: String::new(),
+            seal: String::new(),
         }
     }
 
-    /// The record, sealed by `function` under `key` (see [`IntakeRecord::proof`]).
+    /// The record, sealed by `function` under `key` (see [`IntakeRecord::seal`]).
     pub fn sealed(mut self, function: &str, key: &RecordKey) -> Self {
         self.function = function.to_string();
-        self.proof = self.proof_under(key);
+        self.seal = self.seal_under(key);
         self
     }
 
     /// Whether the record was sealed under `key` for `function`; `Unauthorized` says why not.
-    pub fn check_proof(&self, function: &str, key: &RecordKey) -> Result<(), Failure> {
-        if self.proof.is_empty() {
+    pub fn check_seal(&self, function: &str, key: &RecordKey) -> Result<(), Failure> {
+        if self.seal.is_empty() {
             return Err(Failure::Unauthorized(
                 "the record carries no proof that a function of this stack kept it".into(),
             ));
@@ -172,10 +172,10 @@ impl IntakeRecord {
                 self.function
             )));
         }
-        let expected = self.proof_under(key);
+        let expected = self.seal_under(key);
         if !bool::from(subtle::ConstantTimeEq::ct_eq(
             expected.as_bytes(),
-            self.proof.as_bytes(),
+            self.seal.as_bytes(),
         )) {
             return Err(Failure::Unauthorized(
                 "the record's proof does not match: it was changed, or not written by this stack"
@@ -185,10 +185,10 @@ impl IntakeRecord {
         Ok(())
     }
 
-    fn proof_under(&self, key: &RecordKey) -> String {
+    fn seal_under(&self, key: &RecordKey) -> String {
         use hmac::{Hmac, KeyInit, Mac};
         let unsealed = IntakeRecord {
-            proof: String::new(),
+            seal: String::new(),
             ..self.clone()
         };
         let mut mac =

@@ -213,9 +213,9 @@ fn message_key(
 
 /// Whether the record carries this stack's proof for this function: `Err(Some)` when it does
 /// not, `Err(None)` when it cannot be told now.
-async fn check_proof<A: Action>(app: &App<A>, kept: &IntakeRecord) -> Result<(), Option<Failure>> {
+async fn check_seal<A: Action>(app: &App<A>, kept: &IntakeRecord) -> Result<(), Option<Failure>> {
     match app.record_key().await {
-        Ok(key) => kept.check_proof(A::NAME, &key).map_err(Some),
+        Ok(key) => kept.check_seal(A::NAME, &key).map_err(Some),
         Err(Failure::SecretUnavailable(_)) => Err(None),
         Err(other) => Err(Some(other)),
     }
@@ -254,7 +254,7 @@ async fn run_kept<A: Action>(
     deadline: Option<Instant>,
     dry_run: bool,
 ) -> Received {
-    match check_proof(app, kept).await {
+    match check_seal(app, kept).await {
         // Not written by this stack for this function: it never runs.
         Err(Some(refused)) => return Received::Refused(refused),
         // The key cannot be read now: SQS tries again.

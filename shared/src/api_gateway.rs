@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::dead_letters::{self, Reason};
 use crate::failure::Failure;
 use crate::forms::Source;
-use crate::intake::{IntakeRecord, Proof};
+use crate::intake::{IntakeRecord, Proof, RecordKey};
 use crate::outcome::log_received;
 use crate::received::{Arrived, Disposition, Received};
 use crate::reception::{self, Arrival};
@@ -98,8 +98,8 @@ async fn dispose<A: Action>(
     received: &Received,
 ) -> Kept {
     let authenticated = !matches!(received, Received::Unchecked(_));
-    let unsealed = |failure: &Failure| {
-        let mut record = IntakeRecord::of(request, body, authenticated, request_id, failure);
+    let record_of = |failure: &Failure, key: Option<&RecordKey>| {
+        let mut record = IntakeRecord::of(request, body, authenticated, request_id, failure, key);
         if let Received::Attempted(reports) = received {
             record.idempotency_keys = reports
                 .iter()
@@ -110,14 +110,10 @@ async fn dispose<A: Action>(
         record
     };
     // Sealed with the stack's record key, so that it runs only as what this function kept.
-    let record = |failure: &Failure| {
-        let record = unsealed(failure);
-        async move {
-            match app.record_key().await {
-                Ok(key) => Ok(record.sealed(A::NAME, &key)),
-                Err(cannot) => Err((record, cannot)),
-            }
-        }
+    // The record, sealed when the key could be read; else unsealed, with why.
+    let sealed = |failure: &Failure, key: Result<RecordKey, Failure>| match key {
+        Ok(key) => (record_of(failure, Some(&key)).sealed(A::NAME, &key), None),
+        Err(cannot) => (record_of(failure, None), Some(cannot)),
     };
     match received.disposition(Arrived::Http) {
         Disposition::Done => Kept::Nothing,
@@ -125,9 +121,9 @@ async fn dispose<A: Action>(
             let Some(queue) = app.intake() else {
                 return Kept::Nothing;
             };
-            let record = match record(failure).await {
-                Ok(sealed) => sealed,
-                Err((_, cannot)) => {
+            let record = match sealed(failure, app.record_key().await) {
+                (sealed, None) => sealed,
+                (_, Some(cannot)) => {
                     tracing::error!(
                         action = A::NAME,
                         "could not seal the request to queue it ({cannot}): answering 503 so that senders who retry do"
@@ -169,10 +165,7 @@ async fn dispose<A: Action>(
             let reason = Reason::new(A::NAME, failure, request_id);
             // A letter that could not be sealed is kept all the same (a lead is never lost);
             // redriven, it fails its check and is a dead letter again, for the operator to see.
-            let body = match record(failure).await {
-                Ok(sealed) => sealed.to_message(),
-                Err((unsealed, _)) => unsealed.to_message(),
-            };
+            let body = sealed(failure, app.record_key().await).0.to_message();
             match dead_letters::send(dead_letters, &body, &reason, "http").await {
                 Ok(()) => Kept::DeadLettered,
                 Err(message) => {

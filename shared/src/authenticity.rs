@@ -7,7 +7,7 @@ use crate::webhooks::Protection;
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use lambda_http::http::HeaderMap;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 /// How a request got through.
@@ -39,9 +39,10 @@ pub fn check(
 pub enum GivenToken<'a> {
     /// As presented: `?token=`, `X-Ponte-Token` or `Authorization: Bearer`.
     Plain(&'a str),
-    /// The [`token_digest`] of what was presented: an intake record kept before its check could
-    /// run carries this, never the token itself.
-    Sha256(&'a str),
+    /// The [`token_digest`] of what was presented, under the stack's record key: an intake
+    /// record kept before its check could run carries this, never the token itself, and without
+    /// the key it cannot be checked against guesses of a short token.
+    Keyed { digest: &'a str, key: &'a [u8] },
 }
 
 /// The token a request presents: `?token=…`, else `X-Ponte-Token`, else a bearer token.
@@ -63,10 +64,16 @@ pub fn presented_token<'a>(
         .map(str::trim)
 }
 
-/// Hex SHA-256 of a token: lets a kept request be checked later without keeping its token.
-pub fn token_digest(token: &str) -> String {
-    let digest = Sha256::digest(token.trim().as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+/// Hex HMAC-SHA256 of a token under `key`: lets a kept request be checked later without keeping
+/// its token, or anything a guess could be checked against without the key.
+pub fn token_digest(key: &[u8], token: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(token.trim().as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// [`check`], with the token given rather than read from the request.
@@ -114,9 +121,9 @@ pub fn check_given(
         })?;
         let matches = match given {
             GivenToken::Plain(given) => given.trim().as_bytes().ct_eq(expected.expose().as_bytes()),
-            GivenToken::Sha256(digest) => digest
+            GivenToken::Keyed { digest, key } => digest
                 .as_bytes()
-                .ct_eq(token_digest(expected.expose()).as_bytes()),
+                .ct_eq(token_digest(key, expected.expose()).as_bytes()),
         };
         if !bool::from(matches) {
             return Err(Failure::Unauthorized("the token is wrong".into()));
@@ -258,21 +265,29 @@ mod tests {
         let token = Token::new("t0k3n");
         let s = protection(None, Some(&token));
         let empty = HeaderMap::new();
-        let digest = token_digest(" t0k3n ");
+        let key = b"record-key";
+        let digest = token_digest(key, " t0k3n ");
         assert_eq!(digest.len(), 64);
         assert!(!digest.contains("t0k3n"));
-        let given = Some(GivenToken::Sha256(&digest));
+        assert_ne!(digest, token_digest(b"another key", "t0k3n"), "keyed");
+        let given = Some(GivenToken::Keyed {
+            digest: &digest,
+            key,
+        });
         assert_eq!(
             check_given(s, "elementor", None, &empty, given, b"").unwrap(),
             Verdict::Verified
         );
-        let other = token_digest("t0k3m");
+        let other = token_digest(key, "t0k3m");
         let wrong = check_given(
             s,
             "elementor",
             None,
             &empty,
-            Some(GivenToken::Sha256(&other)),
+            Some(GivenToken::Keyed {
+                digest: &other,
+                key,
+            }),
             b"",
         );
         assert_eq!(wrong.unwrap_err().kind(), "unauthorized");

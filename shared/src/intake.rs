@@ -61,7 +61,7 @@ pub struct IntakeRecord {
     pub authenticated: bool,
     /// For a request kept before its check could run: its token's SHA-256, if it had one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token_sha256: Option<String>,
+    pub token_hmac: Option<String>,
     /// The idempotency keys its deliveries claimed when it arrived, for finding them in logs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub idempotency_keys: Vec<String>,
@@ -109,13 +109,16 @@ impl crate::connection::Connection for RecordKey {
 }
 
 impl IntakeRecord {
-    /// The record of `request` (whose body decoded to `body`), kept for `failure`.
+    /// The record of `request` (whose body decoded to `body`), kept for `failure`. An
+    /// unchecked request's token is kept as its digest under `key` (none without a key: such a
+    /// record cannot be sealed, so it never runs anyway).
     pub fn of(
         request: &HttpRequest,
         body: &[u8],
         authenticated: bool,
         request_id: &str,
         failure: &Failure,
+        key: Option<&RecordKey>,
     ) -> Self {
         let headers = KEPT_HEADERS
             .iter()
@@ -130,11 +133,12 @@ impl IntakeRecord {
             .filter(|(name, _)| !DROPPED_QUERY.contains(&name.as_str()))
             .cloned()
             .collect();
-        let token_sha256 = if authenticated {
+        let token_hmac = if authenticated {
             None
         } else {
             authenticity::presented_token(&request.headers, &request.query)
-                .map(authenticity::token_digest)
+                .zip(key)
+                .map(|(token, key)| authenticity::token_digest(&key.0, token))
         };
         Self {
             source: request.source.clone(),
@@ -144,7 +148,7 @@ impl IntakeRecord {
             received_at: now_rfc3339(),
             request_id: request_id.to_string(),
             authenticated,
-            token_sha256,
+            token_hmac,
             idempotency_keys: Vec::new(),
             reason: failure.kind().to_string(),
             function: String::new(),
@@ -238,11 +242,15 @@ impl IntakeRecord {
     }
 
     /// How the record proves who sent it.
-    pub fn proof(&self) -> Proof<'_> {
+    /// How the kept request proves its sender, its token's digest read under `key`.
+    pub fn proof<'a>(&'a self, key: &'a RecordKey) -> Proof<'a> {
         if self.authenticated {
             Proof::Checked
         } else {
-            Proof::Given(self.token_sha256.as_deref().map(GivenToken::Sha256))
+            Proof::Given(self.token_hmac.as_deref().map(|digest| GivenToken::Keyed {
+                digest,
+                key: &key.0,
+            }))
         }
     }
 
@@ -328,7 +336,8 @@ mod tests {
         );
         let failure = Failure::SecretUnavailable("throttled".into());
         let body = "fields[name][value]=Ana".as_bytes();
-        let record = IntakeRecord::of(&request, body, true, "req-1", &failure);
+        let key = RecordKey(vec![1; 32]);
+        let record = IntakeRecord::of(&request, body, true, "req-1", &failure, Some(&key));
         let message = record.to_message();
         assert!(!message.contains("s3cret"), "{message}");
         assert_eq!(record.query, vec![("inbox_id".into(), "3".into())]);
@@ -337,7 +346,7 @@ mod tests {
         let parsed: Value = serde_json::from_str(&message).unwrap();
         let back = IntakeRecord::from_message(&parsed).unwrap().unwrap();
         assert_eq!(back, record);
-        assert_eq!(back.proof(), Proof::Checked);
+        assert_eq!(back.proof(&key), Proof::Checked);
         let again = back.to_request();
         assert_eq!(again.source.as_deref(), Some("elementor"));
         assert_eq!(
@@ -357,14 +366,21 @@ mod tests {
     fn an_unchecked_record_carries_the_digest_of_its_token() {
         let request = request(&[("token", "s3cret")], &[]);
         let failure = Failure::SecretUnavailable("throttled".into());
-        let record = IntakeRecord::of(&request, b"{}", false, "req-2", &failure);
-        let digest = authenticity::token_digest("s3cret");
-        assert_eq!(record.token_sha256.as_deref(), Some(digest.as_str()));
+        let key = RecordKey(vec![2; 32]);
+        let record = IntakeRecord::of(&request, b"{}", false, "req-2", &failure, Some(&key));
+        let digest = authenticity::token_digest(&key.0, "s3cret");
+        assert_eq!(record.token_hmac.as_deref(), Some(digest.as_str()));
         assert_eq!(
-            record.proof(),
-            Proof::Given(Some(GivenToken::Sha256(&digest)))
+            record.proof(&key),
+            Proof::Given(Some(GivenToken::Keyed {
+                digest: &digest,
+                key: &key.0
+            }))
         );
         assert!(!record.to_message().contains("s3cret"));
+        // Without the key, nothing of the token is kept.
+        let unkeyed = IntakeRecord::of(&request, b"{}", false, "req-2", &failure, None);
+        assert_eq!(unkeyed.token_hmac, None);
     }
 
     #[test]

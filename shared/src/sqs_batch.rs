@@ -12,7 +12,7 @@ use crate::app::{App, Error};
 use crate::dead_letters::{self, Reason};
 use crate::envelope;
 use crate::failure::Failure;
-use crate::intake::IntakeRecord;
+use crate::intake::{IntakeRecord, RecordKey};
 use crate::json::parse;
 use crate::limits::{MAX_BODY_BYTES, MAX_RECORD_BYTES};
 use crate::outcome::{log_outcome, log_received};
@@ -213,9 +213,12 @@ fn message_key(
 
 /// Whether the record carries this stack's proof for this function: `Err(Some)` when it does
 /// not, `Err(None)` when it cannot be told now.
-async fn check_seal<A: Action>(app: &App<A>, kept: &IntakeRecord) -> Result<(), Option<Failure>> {
+async fn check_seal<A: Action>(
+    app: &App<A>,
+    kept: &IntakeRecord,
+) -> Result<RecordKey, Option<Failure>> {
     match app.record_key().await {
-        Ok(key) => kept.check_seal(A::NAME, &key).map_err(Some),
+        Ok(key) => kept.check_seal(A::NAME, &key).map(|()| key).map_err(Some),
         Err(Failure::SecretUnavailable(_)) => Err(None),
         Err(other) => Err(Some(other)),
     }
@@ -254,7 +257,7 @@ async fn run_kept<A: Action>(
     deadline: Option<Instant>,
     dry_run: bool,
 ) -> Received {
-    match check_seal(app, kept).await {
+    let key = match check_seal(app, kept).await {
         // Not written by this stack for this function: it never runs.
         Err(Some(refused)) => return Received::Refused(refused),
         // The key cannot be read now: SQS tries again.
@@ -263,8 +266,8 @@ async fn run_kept<A: Action>(
                 "the record key could not be read".into(),
             ));
         }
-        Ok(()) => {}
-    }
+        Ok(key) => key,
+    };
     if let Err(expired) = refuse_expired(app, kept, forced) {
         return Received::Failed(expired);
     }
@@ -276,7 +279,7 @@ async fn run_kept<A: Action>(
     let arrival = Arrival {
         request: &request,
         body: &body,
-        proof: kept.proof(),
+        proof: kept.proof(&key),
         received_at: Some(kept.received_at_seconds()),
         dry_run,
     };

@@ -866,3 +866,61 @@ async fn a_record_without_this_stacks_proof_never_runs() {
         [("unauthorized", 4)]
     );
 }
+
+/// A request that could not be kept on the queue as a record (so could not be delivered later)
+/// is refused at once with 413, before anything is sent, rather than accepted and then lost.
+#[tokio::test]
+async fn a_request_too_large_to_keep_is_refused_before_anything_is_sent() {
+    let Deployed {
+        server,
+        secret: _,
+        queues,
+        app,
+    } = Deployed::new().await;
+    expect_nothing(&server).await;
+    // Under the body limit, but with a query string that makes its record too large to keep.
+    let body = format!(
+        "Nome=Ana&Email=ana@example.com&Mensagem={}",
+        "a".repeat(250 * 1024)
+    );
+    let long = "x".repeat(120 * 1024);
+    let headers = [("Content-Type", "application/x-www-form-urlencoded")];
+    let query = [
+        ("token", "el-token"),
+        ("inbox_id", "7"),
+        ("utm_content", long.as_str()),
+    ];
+    let (status, json) = invoke(
+        &app,
+        form_event(Api::HttpV2, "elementor", body.as_bytes(), &headers, &query),
+    )
+    .await;
+    assert_eq!(
+        (status, json["error"]["kind"].as_str()),
+        (413, Some("too_large")),
+        "{json}"
+    );
+    assert!(queues.take(&queues.queue).await.is_empty());
+    // The same body with a short query fits, and is taken.
+    let small = format!(
+        "Nome=Ana&Email=ana@example.com&Mensagem={}",
+        "a".repeat(1024)
+    );
+    provider_down(&server).await;
+    let (status, json) = invoke(
+        &app,
+        form_event(
+            Api::HttpV2,
+            "elementor",
+            small.as_bytes(),
+            &headers,
+            &query[..2],
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, json["queued"].as_bool()),
+        (200, Some(true)),
+        "{json}"
+    );
+}

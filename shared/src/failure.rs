@@ -42,6 +42,10 @@ pub enum Failure {
     /// The body is larger than Ponte accepts (see [`crate::limits::MAX_BODY_BYTES`]).
     #[error("the body is {0} bytes; the most Ponte accepts is {max}", max = crate::limits::MAX_BODY_BYTES)]
     TooLarge(usize),
+    /// The request could not be kept on the queue to be delivered later (see
+    /// [`crate::intake::largest_record`]).
+    #[error("the request would take {0} bytes to keep on the function's queue; the most is {max}: send a smaller body or a shorter query string", max = crate::limits::MAX_RECORD_BYTES)]
+    TooLargeToKeep(usize),
     /// One webhook carrying more submissions than a request may deliver.
     #[error("the body carries {count} submissions; the most one request may deliver is {max}")]
     TooManySubmissions { count: usize, max: usize },
@@ -122,7 +126,7 @@ impl Failure {
             Failure::Invalid(_) => "validation",
             Failure::MethodNotAllowed(_) => "method_not_allowed",
             Failure::Unauthorized(_) => "unauthorized",
-            Failure::TooLarge(_) => "too_large",
+            Failure::TooLarge(_) | Failure::TooLargeToKeep(_) => "too_large",
             Failure::TooManySubmissions { .. } => "too_many_submissions",
             Failure::InvalidIdempotencyKey(_) => "invalid_idempotency_key",
             Failure::KeyReused => "idempotency_key_reused",
@@ -149,7 +153,9 @@ impl Failure {
             Failure::InvalidJson(_) | Failure::InvalidBody(_) | Failure::Invalid(_) => 400,
             Failure::MethodNotAllowed(_) => 405,
             Failure::Unauthorized(_) => 401,
-            Failure::TooLarge(_) | Failure::TooManySubmissions { .. } => 413,
+            Failure::TooLarge(_)
+            | Failure::TooLargeToKeep(_)
+            | Failure::TooManySubmissions { .. } => 413,
             Failure::InvalidIdempotencyKey(_)
             | Failure::Stale { .. }
             | Failure::RecordExpired { .. } => 400,
@@ -203,6 +209,7 @@ impl Failure {
             | Failure::InvalidBody(_)
             | Failure::Invalid(_)
             | Failure::TooLarge(_)
+            | Failure::TooLargeToKeep(_)
             | Failure::TooManySubmissions { .. }
             | Failure::InvalidIdempotencyKey(_)
             | Failure::KeyReused

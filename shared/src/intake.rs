@@ -27,6 +27,22 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+/// The most a record of a request of `body_len` bytes can take on the queue: its body in base64,
+/// its query and the headers it keeps, and room for the rest (ids, times, keys, its seal).
+pub fn largest_record(request: &HttpRequest, body_len: usize) -> usize {
+    let query: usize = request
+        .query
+        .iter()
+        .map(|(k, v)| k.len() + v.len() + 8)
+        .sum();
+    let headers: usize = KEPT_HEADERS
+        .iter()
+        .filter_map(|name| request.headers.get(*name))
+        .map(|value| value.len() + 32)
+        .sum();
+    body_len.div_ceil(3) * 4 + query + headers + 4 * 1024
+}
+
 /// The key an intake record's JSON sits under in a queue message.
 pub const MARKER: &str = "ponte_intake";
 

@@ -17,6 +17,7 @@ use crate::failure::Failure;
 use crate::forms::{self, Decoded, Submission};
 use crate::idempotency;
 use crate::intake::Proof;
+use crate::limits::MAX_RECORD_BYTES;
 use crate::mapping::{Context, Mapping};
 use crate::received::{Received, SubmissionPreview, SubmissionReport};
 use crate::report::{DeliveryId, Report};
@@ -64,6 +65,7 @@ async fn stages<A: Action>(
 ) -> Stage<Received> {
     let route = Route::of(arrival.request).map_err(Received::Refused)?;
     admit(route, arrival.request)?;
+    refuse_unkeepable(app, arrival)?;
     let (setup, verdict) = authenticate(app, route, arrival).await?;
     let decoded = decode(route, arrival).map_err(Received::Failed)?;
     let deliveries = map(app, route, arrival, &setup, verdict, decoded)?;
@@ -84,6 +86,17 @@ fn admit(route: Route, request: &HttpRequest) -> Stage<()> {
         Route::Direct => require_json(request).map_err(Received::Refused),
         Route::Form(_) => Ok(()),
     }
+}
+
+/// A request that may have to be kept to be delivered later must fit on the queue as a record
+/// (and be taken from it: the SQS trigger reads records up to [`MAX_RECORD_BYTES`]); one that
+/// would not is refused now, with 413, rather than accepted and then lost.
+fn refuse_unkeepable<A: Action>(app: &App<A>, arrival: &Arrival<'_>) -> Stage<()> {
+    let record = crate::intake::largest_record(arrival.request, arrival.body.len());
+    if app.intake().is_some() && record > MAX_RECORD_BYTES {
+        return Err(Received::Refused(Failure::TooLargeToKeep(record)));
+    }
+    Ok(())
 }
 
 /// Checks the request against its route's protection, as its proof says: the connection (for

@@ -924,3 +924,73 @@ async fn a_request_too_large_to_keep_is_refused_before_anything_is_sent() {
         "{json}"
     );
 }
+
+/// A body of several leads (RD Station's legacy `leads`) kept because one of them failed
+/// remembers the ones it delivered: run again after every delivery is forgotten, it does not
+/// send them a second time.
+#[tokio::test]
+async fn a_kept_body_of_several_leads_does_not_send_its_delivered_leads_again() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 31})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let secret = unique_name("intake");
+    create_secret(
+        &secret,
+        &json!({"api_access_token": "cc", "account_id": 42, "base_url": server.uri(),
+                "webhooks": {"rdstation": {"token": "rd-token"}}}),
+    )
+    .await;
+    let queues = Queues::new().await;
+    let app = function(
+        secrets_client().await,
+        &secret,
+        &queues,
+        &Arc::new(InMemoryStore::new()),
+    );
+    let body = json!({"leads": [
+        {"id": "lead-1", "email": "ana@example.com", "name": "Ana"},
+        {"id": "lead-2", "email": "not an e-mail", "name": "Bia"}
+    ]})
+    .to_string();
+    let headers = [("Content-Type", "application/json")];
+    let query = [("token", "rd-token"), ("inbox_id", "7")];
+    let (status, json) = invoke(
+        &app,
+        form_event(Api::HttpV2, "rdstation", body.as_bytes(), &headers, &query),
+    )
+    .await;
+    assert_eq!(
+        (status, json["dead_lettered"].as_bool()),
+        (400, Some(true)),
+        "{json}"
+    );
+    let (_, letter, _) = queues.take(&queues.dead_letters).await.remove(0);
+    let kept = IntakeRecord::from_message(&serde_json::from_str(&letter).unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.delivered, ["lead-1"]);
+
+    // Every delivery forgotten (a new memory), the letter runs again: lead 1 is not sent.
+    let forgetful = function(
+        secrets_client().await,
+        &secret,
+        &queues,
+        &Arc::new(InMemoryStore::new()),
+    );
+    let answer = forgetful
+        .handle(LambdaEvent::new(
+            sqs(&[("letter-1", &letter)]),
+            Context::default(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer,
+        json!({"batchItemFailures": []}),
+        "lead 2 is a dead letter again"
+    );
+    server.verify().await;
+}

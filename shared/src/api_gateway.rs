@@ -68,6 +68,7 @@ pub async fn handle<A: Action>(
                 proof: Proof::Presented,
                 received_at: None,
                 dry_run,
+                delivered: &[],
             };
             (reception::receive(app, arrival, deliver_by).await, body)
         }
@@ -105,6 +106,11 @@ async fn dispose<A: Action>(
                 .iter()
                 .map(|r| r.report.trace.idempotency_key.clone())
                 .filter(|key| !key.is_empty())
+                .collect();
+            record.delivered = reports
+                .iter()
+                .filter(|r| r.report.result.is_ok())
+                .filter_map(|r| r.submission_id.clone())
                 .collect();
         }
         record

@@ -83,6 +83,10 @@ pub struct IntakeRecord {
     pub idempotency_keys: Vec<String>,
     /// The kind of failure it was kept for (`provider_unavailable`, `validation`…).
     pub reason: String,
+    /// The submissions of a body of several (RD Station's legacy `leads`) already delivered when
+    /// it was kept: run again, even after their deliveries are forgotten, they are not sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delivered: Vec<String>,
     /// The function that kept it, and the only one that runs it.
     #[serde(default)]
     pub function: String,
@@ -167,6 +171,7 @@ impl IntakeRecord {
             token_hmac,
             idempotency_keys: Vec::new(),
             reason: failure.kind().to_string(),
+            delivered: Vec::new(),
             function: String::new(),
             seal: String::new(),
         }

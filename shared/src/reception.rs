@@ -42,6 +42,8 @@ pub struct Arrival<'a> {
     pub received_at: Option<u64>,
     /// Map and validate each delivery and say what would be sent, but send nothing.
     pub dry_run: bool,
+    /// Submissions a kept request had already delivered: they are not sent again.
+    pub delivered: &'a [String],
 }
 
 /// A stage's result: `Err` when the request ends there, with what became of it.
@@ -219,8 +221,13 @@ fn map<A: Action>(
     let query = mapping_query(arrival.request);
     let kind = route.name();
     let signed = verdict == Verdict::Verified && route.signature_header().is_some();
+    let already = |s: &&Submission| {
+        s.id.as_ref()
+            .is_some_and(|id| arrival.delivered.contains(id))
+    };
     Ok(submissions
         .iter()
+        .filter(|s| !already(s))
         .map(|submission| Delivery {
             submission_id: submission.id.clone(),
             payload: mapping

@@ -282,6 +282,7 @@ async fn run_kept<A: Action>(
         proof: kept.proof(&key),
         received_at: Some(kept.received_at_seconds()),
         dry_run,
+        delivered: &kept.delivered,
     };
     reception::receive(app, arrival, deadline).await
 }

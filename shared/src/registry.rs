@@ -65,11 +65,6 @@ impl Registered {
     pub fn contract(&self) -> String {
         format!("docs/providers/{}.md", self.name)
     }
-
-    /// The function's folder, holding its `main.rs`.
-    pub fn folder(&self) -> String {
-        format!("functions/{}", self.name)
-    }
 }
 
 /// Work to do with one action's types, chosen by the action's name at run time (see [`visit`]).
@@ -83,11 +78,6 @@ pub trait ForAction {
 /// The registered action called `name`.
 pub fn find(name: &str) -> Option<&'static Registered> {
     ACTIONS.iter().find(|a| a.name == name)
-}
-
-/// The registered names, for messages ("one of …").
-pub fn names() -> Vec<&'static str> {
-    ACTIONS.iter().map(|a| a.name).collect()
 }
 
 /// Declares [`ACTIONS`] and [`visit`] from one list of action types, so the two cannot differ.

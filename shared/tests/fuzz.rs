@@ -230,4 +230,35 @@ proptest! {
     fn phone_parsing_never_panics(raw in "[+0-9()\\- ]{0,24}|.{0,24}") {
         let _ = ponte::phone::Phone::parse(&raw, ponte::phone::PhoneRegion::default());
     }
+
+    /// Queue messages and operator commands from anywhere: intake records, replay commands and
+    /// the local path's route are read without a panic; a record of any content is checked
+    /// without a panic and runs only under its own seal.
+    #[test]
+    fn kept_records_and_replay_commands_never_panic(value in json(), path in ".{0,40}") {
+        let wrapped = serde_json::json!({"ponte_intake": value.clone()});
+        if let Some(Ok(record)) = ponte::intake::IntakeRecord::from_message(&wrapped) {
+            let key = ponte::intake::RecordKey(vec![9; 32]);
+            // Whatever it says, a record nobody sealed under this key does not pass.
+            prop_assert!(record.check_seal("cloudchat-create-conversation", &key).is_err());
+            let sealed = record.sealed("cloudchat-create-conversation", &key);
+            prop_assert!(sealed.check_seal("cloudchat-create-conversation", &key).is_ok());
+            prop_assert!(sealed.check_seal("wegly-create-chat", &key).is_err());
+        }
+        let _ = ponte::replay::command_of(&serde_json::json!({"ponte_replay": value}));
+        let event = serde_json::json!({"version": "2.0", "rawPath": format!("/lambda-url/f/{path}"),
+            "requestContext": {"http": {"method": "POST", "path": "/"}}});
+        let _ = trigger::classify(event);
+    }
+
+    /// What a replay dry run shows of a body of any content: never a run of eight digits or
+    /// more written as a phone is, and never a whole e-mail address.
+    #[test]
+    fn a_masked_body_shows_no_phone_or_email(body in json(), phone in "[+]?[0-9]{8,14}", user in "[a-z]{2,8}") {
+        let email = format!("{user}@example.com");
+        let with = serde_json::json!({"body": body, "p": phone.clone(), "e": email.clone()});
+        let shown = ponte::replay::masked(with).to_string();
+        prop_assert!(!shown.contains(&phone), "{shown}");
+        prop_assert!(!shown.contains(&email), "{shown}");
+    }
 }

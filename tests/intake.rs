@@ -294,9 +294,9 @@ async fn invoke(app: &CloudChat, event: Value) -> (u16, Value) {
 async fn a_lead_sent_while_the_provider_is_down_is_queued_and_delivered_once() {
     let Deployed {
         server,
-        secret: _,
         queues,
         app,
+        ..
     } = Deployed::new().await;
 
     provider_down(&server).await;
@@ -597,9 +597,9 @@ async fn nothing_is_kept_for_callers_that_proved_nothing() {
 async fn a_kept_request_older_than_the_memory_of_its_deliveries_is_run_only_when_forced() {
     let Deployed {
         server,
-        secret: _,
         queues,
         app,
+        ..
     } = Deployed::new().await;
     let body = kept_while_the_provider_is_down(&server, &queues, &app).await;
     // The record, as it would be after waiting twenty days in the dead-letter queue.
@@ -815,9 +815,9 @@ async fn a_long_outage_is_waited_out_and_every_lead_is_delivered_once() {
 async fn a_record_without_this_stacks_proof_never_runs() {
     let Deployed {
         server,
-        secret: _,
         queues,
         app,
+        ..
     } = Deployed::new().await;
     let body = kept_while_the_provider_is_down(&server, &queues, &app).await;
     let genuine = IntakeRecord::from_message(&serde_json::from_str(&body).unwrap())
@@ -873,9 +873,9 @@ async fn a_record_without_this_stacks_proof_never_runs() {
 async fn a_request_too_large_to_keep_is_refused_before_anything_is_sent() {
     let Deployed {
         server,
-        secret: _,
         queues,
         app,
+        ..
     } = Deployed::new().await;
     expect_nothing(&server).await;
     // Under the body limit, but with a query string that makes its record too large to keep.

@@ -15,23 +15,23 @@ use subtle::ConstantTimeEq;
 pub enum Verdict {
     /// It carried a good signature or token.
     Verified,
-    /// The route is public by the operator's choice: it proved nothing.
+    /// The endpoint is public by the operator's choice: it proved nothing.
     Public,
 }
 
-/// Checks a request to route `route` (`direct` or a source name) against its protection.
-/// `signature_header` names the header a signing source uses. A route with no protection is
+/// Checks a request to endpoint `endpoint` (`direct` or a source name) against its protection.
+/// `signature_header` names the header a signing source uses. An endpoint with no protection is
 /// closed: 401, naming what the operator can set.
 pub fn check(
     protection: Protection<'_>,
-    route: &str,
+    endpoint: &str,
     signature_header: Option<&str>,
     headers: &HeaderMap,
     query: &[(String, String)],
     body: &[u8],
 ) -> Result<Verdict, Failure> {
     let token = presented_token(headers, query).map(GivenToken::Plain);
-    check_given(protection, route, signature_header, headers, token, body)
+    check_given(protection, endpoint, signature_header, headers, token, body)
 }
 
 /// A token as the request presents it, or as a kept request remembers it.
@@ -79,7 +79,7 @@ pub fn token_digest(key: &[u8], token: &str) -> String {
 /// [`check`], with the token given rather than read from the request.
 pub fn check_given(
     protection: Protection<'_>,
-    route: &str,
+    endpoint: &str,
     signature_header: Option<&str>,
     headers: &HeaderMap,
     token: Option<GivenToken<'_>>,
@@ -90,9 +90,9 @@ pub fn check_given(
             return Ok(Verdict::Public);
         }
         return Err(Failure::Unauthorized(format!(
-            "this route is closed: the connection secret sets no webhooks.{route}.token{}, no webhook_token, and not webhooks.{route}.public",
+            "this endpoint is closed: the connection secret sets no webhooks.{endpoint}.token{}, no webhook_token, and not webhooks.{endpoint}.public",
             if signature_header.is_some() {
-                format!(" or webhooks.{route}.signing_secret")
+                format!(" or webhooks.{endpoint}.signing_secret")
             } else {
                 String::new()
             }
@@ -101,8 +101,9 @@ pub fn check_given(
     if let Some(secret) = protection.signing_secret {
         // Settings are checked when the secret is read; this keeps a secret for a source that
         // signs nothing from ever passing as a check.
-        let header = signature_header
-            .ok_or_else(|| Failure::Configuration(format!("{route} does not sign its requests")))?;
+        let header = signature_header.ok_or_else(|| {
+            Failure::Configuration(format!("{endpoint} does not sign its requests"))
+        })?;
         let given = headers
             .get(header)
             .and_then(|v| v.to_str().ok())
@@ -240,7 +241,7 @@ mod tests {
     }
 
     #[test]
-    fn a_route_without_protection_is_closed_unless_public() {
+    fn an_endpoint_without_protection_is_closed_unless_public() {
         let empty = HeaderMap::new();
         let closed =
             check(protection(None, None), "elementor", None, &empty, &[], b"").unwrap_err();

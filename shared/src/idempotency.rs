@@ -13,7 +13,7 @@
 //! Typeform `event_id`, Tally `eventId`, JotForm `submissionID`, RD Station contact uuid and
 //! time, Google Forms `responseId`), otherwise a SHA-256 of the provider request itself (URL and
 //! body), which catches SQS redeliveries and repeated publishes alike. A key also covers the
-//! route's operator settings (the webhook URL's query), so one submission posted to two URLs
+//! endpoint's operator settings (the webhook URL's query), so one submission posted to two URLs
 //! with different settings is two deliveries.
 //!
 //! A key is bound to what it protects: the completed record keeps a fingerprint of the provider
@@ -125,7 +125,7 @@ pub fn now_ms() -> u64 {
 /// limit whatever a body carries.
 const MAX_ID_IN_KEY: usize = 128;
 
-/// The key of a delivery: `<function>#<what it is>`, then `@<settings hash>` when the route
+/// The key of a delivery: `<function>#<what it is>`, then `@<settings hash>` when the endpoint
 /// has operator settings (`scope`, see [`scope_of`]).
 pub fn key(function: &str, kind: &str, value: &str, scope: &str) -> String {
     let value = if value.len() > MAX_ID_IN_KEY {
@@ -140,11 +140,11 @@ pub fn key(function: &str, kind: &str, value: &str, scope: &str) -> String {
     }
 }
 
-/// Query parameters that are not the route's settings: its credential, the dry-run switch, and
+/// Query parameters that are not the endpoint's settings: its credential, the dry-run switch, and
 /// the source (already the key's kind).
 const NOT_SETTINGS: &[&str] = &["token", "dry_run", "source"];
 
-/// A short hash of a route's operator settings: the webhook URL's query (`?inbox_id=3`,
+/// A short hash of an endpoint's operator settings: the webhook URL's query (`?inbox_id=3`,
 /// `?mapping=orcamento`…), in any order, less [`NOT_SETTINGS`]. Empty when there are none, so
 /// keys of routes without settings stay as they were.
 pub fn scope_of(query: &[(String, String)]) -> String {

@@ -2,7 +2,7 @@
 //! takes on the HTTP trigger, and the path a kept one ([`crate::intake`]) takes again from the
 //! queue.
 //!
-//! [`receive`] reads top to bottom: **route** (a direct call or a form source, from the URL) →
+//! [`receive`] reads top to bottom: **endpoint** (a direct call or a form source, from the URL) →
 //! **admit** (method and media type) → **authenticate** (signature or token, against the
 //! connection secret) → **decode** (the provider's request, or the source's submissions) →
 //! **map** (each submission through its mapping, each with its delivery id) → **deliver each**
@@ -13,6 +13,7 @@
 use crate::action::Action;
 use crate::app::App;
 use crate::authenticity::{self, Verdict};
+use crate::endpoint::Endpoint;
 use crate::failure::Failure;
 use crate::forms::{self, Decoded, Submission};
 use crate::idempotency;
@@ -21,7 +22,6 @@ use crate::limits::MAX_RECORD_BYTES;
 use crate::mapping::{Context, Mapping};
 use crate::received::{Received, SubmissionPreview, SubmissionReport};
 use crate::report::{DeliveryId, Report};
-use crate::route::Route;
 use crate::secrets::Lease;
 use crate::trigger::HttpRequest;
 use crate::webhooks::Setup;
@@ -65,28 +65,28 @@ async fn stages<A: Action>(
     arrival: &Arrival<'_>,
     deadline: Option<Instant>,
 ) -> Stage<Received> {
-    let route = Route::of(arrival.request).map_err(Received::Refused)?;
-    admit(route, arrival.request)?;
+    let endpoint = Endpoint::of(arrival.request).map_err(Received::Refused)?;
+    admit(endpoint, arrival.request)?;
     refuse_unkeepable(app, arrival)?;
-    let (setup, verdict) = authenticate(app, route, arrival).await?;
-    let decoded = decode(route, arrival).map_err(Received::Failed)?;
-    let deliveries = map(app, route, arrival, &setup, verdict, decoded)?;
-    Ok(deliver_each(app, route, arrival, deliveries, deadline).await)
+    let (setup, verdict) = authenticate(app, endpoint, arrival).await?;
+    let decoded = decode(endpoint, arrival).map_err(Received::Failed)?;
+    let deliveries = map(app, endpoint, arrival, &setup, verdict, decoded)?;
+    Ok(deliver_each(app, endpoint, arrival, deliveries, deadline).await)
 }
 
-/// What a route takes: a form route answers a builder's URL check (GET or HEAD) and takes
+/// What an endpoint takes: a form endpoint answers a builder's URL check (GET or HEAD) and takes
 /// POST; a direct call takes a POST of JSON.
-fn admit(route: Route, request: &HttpRequest) -> Stage<()> {
+fn admit(endpoint: Endpoint, request: &HttpRequest) -> Stage<()> {
     let method = request.method.to_ascii_uppercase();
-    match route {
-        Route::Form(_) if method == "GET" || method == "HEAD" => Err(Received::Test(
+    match endpoint {
+        Endpoint::Form(_) if method == "GET" || method == "HEAD" => Err(Received::Test(
             "a URL check: send submissions here with POST".into(),
         )),
         _ if method != "POST" => Err(Received::Refused(Failure::MethodNotAllowed(
             request.method.clone(),
         ))),
-        Route::Direct => require_json(request).map_err(Received::Refused),
-        Route::Form(_) => Ok(()),
+        Endpoint::Direct => require_json(request).map_err(Received::Refused),
+        Endpoint::Form(_) => Ok(()),
     }
 }
 
@@ -101,12 +101,12 @@ fn refuse_unkeepable<A: Action>(app: &App<A>, arrival: &Arrival<'_>) -> Stage<()
     Ok(())
 }
 
-/// Checks the request against its route's protection, as its proof says: the connection (for
+/// Checks the request against its endpoint's protection, as its proof says: the connection (for
 /// what comes next) and how the request got through. A secret that cannot be read leaves the
 /// request unchecked, which is not the same as refused: it may be kept and checked later.
 pub(crate) async fn authenticate<A: Action>(
     app: &App<A>,
-    route: Route,
+    endpoint: Endpoint,
     arrival: &Arrival<'_>,
 ) -> Stage<(Lease<Setup<A::Connection>>, Verdict)> {
     let request = arrival.request;
@@ -116,14 +116,18 @@ pub(crate) async fn authenticate<A: Action>(
         // (not broken), and the request presents something to check. A caller that presents
         // nothing is answered, and nothing of it is kept.
         Err(failure @ Failure::SecretUnavailable(_))
-            if arrival.proof != Proof::Presented || presents_credential(route, request) =>
+            if arrival.proof != Proof::Presented || presents_credential(endpoint, request) =>
         {
             return Err(Received::Unchecked(failure));
         }
         Err(failure) => return Err(Received::Refused(failure)),
     };
-    let protection = setup.secret.webhooks.protection(route.name());
-    let (name, signature, headers) = (route.name(), route.signature_header(), &request.headers);
+    let protection = setup.secret.webhooks.protection(endpoint.name());
+    let (name, signature, headers) = (
+        endpoint.name(),
+        endpoint.signature_header(),
+        &request.headers,
+    );
     let verdict = match arrival.proof {
         Proof::Checked => Ok(Verdict::Verified),
         Proof::Presented => authenticity::check(
@@ -139,28 +143,28 @@ pub(crate) async fn authenticate<A: Action>(
         }
     };
     match verdict {
-        // A broken setting (a signing secret for a route that signs nothing) is the secret's to
+        // A broken setting (a signing secret for an endpoint that signs nothing) is the secret's to
         // fix: the request is answered with it and logged, and kept nowhere, since it proved
         // nothing (a flood of strangers must not fill the dead-letter queue).
         Err(failure) => Err(Received::Refused(failure)),
         Ok(verdict) => {
             if verdict == Verdict::Public {
-                warn_public::<A>(route);
+                warn_public::<A>(endpoint);
             }
             Ok((setup, verdict))
         }
     }
 }
 
-/// Whether the request carries a token or, on a route whose source signs, a signature.
-fn presents_credential(route: Route, request: &HttpRequest) -> bool {
+/// Whether the request carries a token or, on an endpoint whose source signs, a signature.
+fn presents_credential(endpoint: Endpoint, request: &HttpRequest) -> bool {
     authenticity::presented_token(&request.headers, &request.query).is_some_and(|t| !t.is_empty())
-        || route
+        || endpoint
             .signature_header()
             .is_some_and(|header| request.headers.contains_key(header))
 }
 
-/// A request's body, read as its route writes it.
+/// A request's body, read as its endpoint writes it.
 enum Body {
     /// A direct call: the provider's request, and the caller's `Idempotency-Key` if it gave one.
     Direct { payload: Value, key: Option<String> },
@@ -168,15 +172,15 @@ enum Body {
     Form(Decoded),
 }
 
-fn decode(route: Route, arrival: &Arrival<'_>) -> Result<Body, Failure> {
+fn decode(endpoint: Endpoint, arrival: &Arrival<'_>) -> Result<Body, Failure> {
     let headers = &arrival.request.headers;
-    match route {
+    match endpoint {
         // A caller names a delivery with an Idempotency-Key header (as Stripe's API does).
-        Route::Direct => Ok(Body::Direct {
+        Endpoint::Direct => Ok(Body::Direct {
             key: idempotency_key(headers)?,
             payload: crate::json::parse(arrival.body)?,
         }),
-        Route::Form(source) => {
+        Endpoint::Form(source) => {
             let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
             forms::decode(source, arrival.body, content_type).map(Body::Form)
         }
@@ -194,10 +198,10 @@ struct Delivery {
 }
 
 /// The deliveries the body asks for: a direct call is one; a form webhook is one per
-/// submission, each through the route's mapping.
+/// submission, each through the endpoint's mapping.
 fn map<A: Action>(
     app: &App<A>,
-    route: Route,
+    endpoint: Endpoint,
     arrival: &Arrival<'_>,
     setup: &Lease<Setup<A::Connection>>,
     verdict: Verdict,
@@ -216,11 +220,11 @@ fn map<A: Action>(
     };
     let failed = Received::Failed;
     refuse_too_many(app, &submissions).map_err(failed)?;
-    refuse_replayed(app, route, arrival, verdict, &submissions).map_err(failed)?;
-    let mapping = mapping_of(app, route, arrival.request, setup).map_err(failed)?;
+    refuse_replayed(app, endpoint, arrival, verdict, &submissions).map_err(failed)?;
+    let mapping = mapping_of(app, endpoint, arrival.request, setup).map_err(failed)?;
     let query = mapping_query(arrival.request);
-    let kind = route.name();
-    let signed = verdict == Verdict::Verified && route.signature_header().is_some();
+    let kind = endpoint.name();
+    let signed = verdict == Verdict::Verified && endpoint.signature_header().is_some();
     let already = |s: &&Submission| {
         s.id.as_ref()
             .is_some_and(|id| arrival.delivered.contains(id))
@@ -245,7 +249,7 @@ fn map<A: Action>(
 /// Sends each delivery once (or, in a dry run, says what each would send).
 async fn deliver_each<A: Action>(
     app: &App<A>,
-    route: Route,
+    endpoint: Endpoint,
     arrival: &Arrival<'_>,
     deliveries: Vec<Delivery>,
     deadline: Option<Instant>,
@@ -264,10 +268,10 @@ async fn deliver_each<A: Action>(
         }
         return Received::Previewed(previews);
     }
-    // The route's operator settings are part of each delivery's key: the same submission sent
+    // The endpoint's operator settings are part of each delivery's key: the same submission sent
     // to `?inbox_id=3` and to `?inbox_id=5` is two deliveries.
     let scope = idempotency::scope_of(&arrival.request.query);
-    let deadline = answer_by(route, deadline);
+    let deadline = answer_by(endpoint, deadline);
     let mut reports = Vec::with_capacity(deliveries.len());
     for delivery in deliveries {
         let report = match &delivery.payload {
@@ -341,12 +345,12 @@ fn refuse_too_many<A: Action>(app: &App<A>, submissions: &[Submission]) -> Resul
 /// could be a captured request played again.
 fn refuse_replayed<A: Action>(
     app: &App<A>,
-    route: Route,
+    endpoint: Endpoint,
     arrival: &Arrival<'_>,
     verdict: Verdict,
     submissions: &[Submission],
 ) -> Result<(), Failure> {
-    if verdict != Verdict::Verified || route.signature_header().is_none() {
+    if verdict != Verdict::Verified || endpoint.signature_header().is_none() {
         return Ok(());
     }
     let remembered = app.settings().signed_delivery_max_age;
@@ -388,13 +392,16 @@ fn epoch_seconds(text: &str) -> Option<u64> {
 /// own in the secret, else the action's built-in one.
 fn mapping_of<'s, A: Action>(
     app: &'s App<A>,
-    route: Route,
+    endpoint: Endpoint,
     request: &HttpRequest,
     setup: &'s Lease<Setup<A::Connection>>,
 ) -> Result<&'s Mapping, Failure> {
     let webhooks = &setup.secret.webhooks;
     let named = request.query.iter().find(|(k, _)| k == "mapping");
-    match (named, route.source().and_then(|s| webhooks.mapping_for(s))) {
+    match (
+        named,
+        endpoint.source().and_then(|s| webhooks.mapping_for(s)),
+    ) {
         // A name that is not in `webhooks.mappings` is the secret's to fix, so the builder's
         // retry can succeed.
         (Some((_, name)), _) => webhooks
@@ -419,20 +426,20 @@ fn mapping_query(request: &HttpRequest) -> Vec<(String, String)> {
 }
 
 /// The invocation's deadline, or sooner when the sender waits less for its answer.
-fn answer_by(route: Route, deadline: Option<Instant>) -> Option<Instant> {
-    match (route.answer_within(), deadline) {
+fn answer_by(endpoint: Endpoint, deadline: Option<Instant>) -> Option<Instant> {
+    match (endpoint.answer_within(), deadline) {
         (Some(within), Some(deadline)) => Some(deadline.min(Instant::now() + within)),
         (Some(within), None) => Some(Instant::now() + within),
         (None, deadline) => deadline,
     }
 }
 
-/// A public route is the operator's choice, said again on every request so that it is seen.
-fn warn_public<A: Action>(route: Route) {
+/// A public endpoint is the operator's choice, said again on every request so that it is seen.
+fn warn_public<A: Action>(endpoint: Endpoint) {
     tracing::warn!(
         action = A::NAME,
-        source = route.name(),
-        "PUBLIC ROUTE: webhooks.{route}.public is true in the connection secret, so anyone who knows this URL can send to it"
+        source = endpoint.name(),
+        "PUBLIC ROUTE: webhooks.{endpoint}.public is true in the connection secret, so anyone who knows this URL can send to it"
     );
 }
 

@@ -7,7 +7,7 @@ use crate::provider::ProviderResponse;
 use serde_json::Value;
 
 /// What identifies a delivery for idempotency, when its source gives it an id: the kind of id
-/// (`idempotency-key`, a form source's name), the id, and the route's operator settings
+/// (`idempotency-key`, a form source's name), the id, and the endpoint's operator settings
 /// ([`idempotency::scope_of`], empty when it has none).
 #[derive(Debug, Clone, Copy)]
 pub struct DeliveryId<'a> {

@@ -2,7 +2,7 @@
 //!
 //! ```json
 //! {"api_access_token": "…", "account_id": "1",
-//!  "webhook_token": "…one token for every route without settings of its own…",
+//!  "webhook_token": "…one token for every endpoint without settings of its own…",
 //!  "webhooks": {
 //!    "typeform": {"signing_secret": "…", "mapping": {"inbox_id": "3", "contact_email": "{{email}}"}},
 //!    "jotform":  {"token": "…"},
@@ -13,9 +13,9 @@
 //!
 //! Named mappings serve several forms of one builder: the URL picks one with `?mapping=<name>`.
 //!
-//! Closed by default: a route (`direct` or a source) is open only to callers that prove who
+//! Closed by default: an endpoint (`direct` or a source) is open only to callers that prove who
 //! they are, with its own `signing_secret` or `token`, or else with the secret's `webhook_token`
-//! (the stack generates one). A route with none of these answers 401 and sends nothing, unless
+//! (the stack generates one). An endpoint with none of these answers 401 and sends nothing, unless
 //! the operator opted in with `"public": true` under it.
 //!
 //! Why the secret: webhook signing secrets and tokens must live in Secrets Manager anyway; the
@@ -33,7 +33,7 @@ use serde_json::Value;
 /// The webhook key of direct JSON calls (no form source in the URL).
 pub const DIRECT: &str = "direct";
 
-/// One route's settings: `webhooks.<source>` (or `webhooks.direct`).
+/// One endpoint's settings: `webhooks.<source>` (or `webhooks.direct`).
 #[declared]
 #[derive(Debug, Clone, Default)]
 pub struct SourceSettings {
@@ -52,7 +52,7 @@ impl SourceSettings {
         self.signing_secret.is_some() || self.token.is_some() || self.is_public()
     }
 
-    /// Whether the operator opted this route in to anonymous callers.
+    /// Whether the operator opted this endpoint in to anonymous callers.
     pub fn is_public(&self) -> bool {
         self.public == Some(true)
     }
@@ -69,7 +69,7 @@ impl Field for Mapping {
     }
 }
 
-/// How callers of one route must prove who they are.
+/// How callers of one endpoint must prove who they are.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Protection<'a> {
     /// The HMAC-SHA256 key of a signing source.
@@ -82,7 +82,7 @@ pub struct Protection<'a> {
 
 #[derive(Debug, Clone, Default)]
 pub struct Webhooks {
-    /// `webhook_token` at the secret's top level: the token of every route without settings of
+    /// `webhook_token` at the secret's top level: the token of every endpoint without settings of
     /// its own.
     default_token: Option<Token>,
     sources: Vec<(String, SourceSettings)>,
@@ -143,7 +143,7 @@ impl Webhooks {
             if settings.is_public() && (signing_secret || settings.token.is_some()) {
                 problems.add(
                     format!("{path}.public"),
-                    "cannot stand beside a token or signing_secret: a route is checked or public",
+                    "cannot stand beside a token or signing_secret: an endpoint is checked or public",
                 );
             }
             if signing_secret && name == DIRECT {
@@ -176,8 +176,8 @@ impl Webhooks {
         self.sources.iter().find(|(k, _)| k == key).map(|(_, s)| s)
     }
 
-    /// How callers of route `key` (`direct` or a source name) prove who they are: the route's
-    /// own settings when they say, else the secret's `webhook_token`; neither is a closed route
+    /// How callers of endpoint `key` (`direct` or a source name) prove who they are: the endpoint's
+    /// own settings when they say, else the secret's `webhook_token`; neither is a closed endpoint
     /// (every field empty and not public).
     pub fn protection(&self, key: &str) -> Protection<'_> {
         match self.settings(key).filter(|s| s.guards()) {
@@ -323,7 +323,7 @@ mod tests {
     }
 
     #[test]
-    fn routes_are_protected_by_their_own_settings_else_the_webhook_token_else_closed() {
+    fn endpoints_are_protected_by_their_own_settings_else_the_webhook_token_else_closed() {
         let w = Webhooks::from_secret(&json!({
             "webhook_token": " everywhere ",
             "webhooks": {
@@ -336,9 +336,9 @@ mod tests {
         let typeform = w.protection("typeform");
         assert!(typeform.signing_secret.is_some() && typeform.token.is_none());
         assert!(w.protection("elementor").public);
-        for route in ["tally", "direct", "generic"] {
-            let p = w.protection(route);
-            assert_eq!(p.token.map(Token::expose), Some("everywhere"), "{route}");
+        for endpoint in ["tally", "direct", "generic"] {
+            let p = w.protection(endpoint);
+            assert_eq!(p.token.map(Token::expose), Some("everywhere"), "{endpoint}");
             assert!(!p.public && p.signing_secret.is_none());
         }
         let empty = Webhooks::from_secret(&json!({})).unwrap();

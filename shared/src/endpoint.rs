@@ -1,4 +1,4 @@
-//! The route of an HTTP request: a direct call, whose body is the provider's own request, or a
+//! The endpoint of an HTTP request: a direct call, whose body is the provider's own request, or a
 //! form webhook from a named source. The URL says which; nothing is guessed from the body.
 
 use crate::failure::Failure;
@@ -8,7 +8,7 @@ use std::fmt;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
+pub enum Endpoint {
     /// The body is the provider's request, as the action's contract writes it.
     Direct,
     /// The body is a form builder's submission (or several), mapped onto the request.
@@ -19,15 +19,15 @@ pub enum Route {
 /// (`webhooks.direct`), beside each source's.
 pub use crate::webhooks::DIRECT;
 
-impl Route {
-    /// The route `request`'s URL names: no source is a direct call; a source that is not one of
+impl Endpoint {
+    /// The endpoint `request`'s URL names: no source is a direct call; a source that is not one of
     /// Ponte's is refused by name.
     pub fn of(request: &HttpRequest) -> Result<Self, Failure> {
         match request.source.as_deref() {
-            None => Ok(Route::Direct),
+            None => Ok(Endpoint::Direct),
             Some(name) => name
                 .parse::<Source>()
-                .map(Route::Form)
+                .map(Endpoint::Form)
                 .map_err(Failure::UnknownSource),
         }
     }
@@ -36,16 +36,16 @@ impl Route {
     /// source's name.
     pub fn name(self) -> &'static str {
         match self {
-            Route::Direct => DIRECT,
-            Route::Form(source) => source.name(),
+            Endpoint::Direct => DIRECT,
+            Endpoint::Form(source) => source.name(),
         }
     }
 
     /// The form source, for a form webhook.
     pub fn source(self) -> Option<Source> {
         match self {
-            Route::Direct => None,
-            Route::Form(source) => Some(source),
+            Endpoint::Direct => None,
+            Endpoint::Form(source) => Some(source),
         }
     }
 
@@ -60,7 +60,7 @@ impl Route {
     }
 }
 
-impl fmt::Display for Route {
+impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
@@ -86,14 +86,14 @@ mod tests {
 
     #[test]
     fn the_url_names_the_route() {
-        assert_eq!(Route::of(&request(None)).unwrap(), Route::Direct);
-        let tally = Route::of(&request(Some("Tally"))).unwrap();
-        assert_eq!(tally, Route::Form(Source::Tally));
+        assert_eq!(Endpoint::of(&request(None)).unwrap(), Endpoint::Direct);
+        let tally = Endpoint::of(&request(Some("Tally"))).unwrap();
+        assert_eq!(tally, Endpoint::Form(Source::Tally));
         assert_eq!(tally.name(), "tally");
         assert_eq!(tally.signature_header(), Some("tally-signature"));
-        assert_eq!(Route::Direct.name(), DIRECT);
-        assert_eq!(Route::Direct.signature_header(), None);
-        let unknown = Route::of(&request(Some("elementer"))).unwrap_err();
+        assert_eq!(Endpoint::Direct.name(), DIRECT);
+        assert_eq!(Endpoint::Direct.signature_header(), None);
+        let unknown = Endpoint::of(&request(Some("elementer"))).unwrap_err();
         assert_eq!(unknown.kind(), "unknown_source");
         assert!(unknown.to_string().contains("elementor"), "{unknown}");
     }

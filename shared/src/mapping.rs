@@ -1,7 +1,8 @@
 //! Declarative mappings from a form submission to an action's provider request.
 //!
 //! A mapping is the provider's JSON body written as a template: its text values may hold
-//! placeholders that are filled from the submission, and everything else is sent as written.
+//! `{{ expressions }}` ([`crate::expressions`]) that are filled from the submission, and
+//! everything else is sent as written.
 //!
 //! ```json
 //! {"inbox_id": "3",
@@ -19,89 +20,43 @@
 //! win over anything a submission carries); a field's key or alias; a hidden field; a field's
 //! label (ignoring case, accents and punctuation); and last a role — `name`, `email`, `phone`,
 //! `message` or their Portuguese names find the field that plays it. Operator settings
-//! ([`SETTINGS`]: `inbox_id`, `template_name`…) are looked up by their exact name only, never by
+//! ([`crate::lookup::SETTINGS`]: `inbox_id`, `template_name`…) are looked up by their exact name only, never by
 //! a label or a role, so that a question that happens to be called "Template name" fills nothing.
 
-use crate::forms::{FormField, Submission, normalize_name};
+use crate::expressions::{Answers, Text, Unrendered};
+pub use crate::lookup::Context;
 use crate::validate::Problems;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
-/// A checked mapping.
+/// A checked mapping: the provider's request with each text value compiled.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mapping {
-    template: Value,
+    root: Node,
 }
 
-/// One `{{ … }}` of a text value.
+/// A mapping's JSON, its text values compiled once when the secret is read.
 #[derive(Debug, Clone, PartialEq)]
-enum Piece {
-    Text(String),
-    Slot {
-        name: String,
-        optional: bool,
-        fallback: Option<String>,
+enum Node {
+    Text {
+        written: String,
+        text: Text,
     },
-}
-
-/// Splits a text value into literal text and placeholders.
-fn pieces(text: &str) -> Result<Vec<Piece>, String> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(open) = rest.find("{{") {
-        if open > 0 {
-            out.push(Piece::Text(rest[..open].to_string()));
-        }
-        let after = &rest[open + 2..];
-        let close = after
-            .find("}}")
-            .ok_or_else(|| format!("a placeholder is not closed: {:?}", &rest[open..]))?;
-        let inner = after[..close].trim();
-        let (name, optional, fallback) = match inner.split_once("??") {
-            Some((name, fallback)) => (name.trim(), true, Some(fallback.trim().to_string())),
-            None => match inner.strip_suffix('?') {
-                Some(name) => (name.trim(), true, None),
-                None => (inner, false, None),
-            },
-        };
-        if name.is_empty() || name.contains("{{") {
-            return Err(format!("an empty or broken placeholder: {{{{{inner}}}}}"));
-        }
-        out.push(Piece::Slot {
-            name: name.to_string(),
-            optional,
-            fallback,
-        });
-        rest = &after[close + 2..];
-    }
-    if rest.contains("}}") {
-        return Err("a \"}}\" without its \"{{\"".into());
-    }
-    if !rest.is_empty() {
-        out.push(Piece::Text(rest.to_string()));
-    }
-    Ok(out)
-}
-
-/// What a submission and its webhook URL offer to a mapping.
-pub struct Context<'a> {
-    pub submission: &'a Submission,
-    /// The webhook URL's query parameters (the token already taken out).
-    pub query: &'a [(String, String)],
-    /// Whether the submission's source signed it and the signature was verified: only then may
-    /// its own fields carry operator settings ([`SETTINGS`]), which otherwise come from the URL
-    /// or the mapping alone, never from what a visitor could type or edit.
-    pub signed: bool,
+    Array(Vec<Node>),
+    Object(Vec<(String, Node)>),
+    /// Numbers, booleans and null: sent as written.
+    Fixed(Value),
 }
 
 impl Mapping {
     /// The mapping that writes an empty object.
     pub fn empty() -> Self {
         Self {
-            template: Value::Object(Map::new()),
+            root: Node::Object(Vec::new()),
         }
     }
 
-    /// Checks every placeholder of `template`; problems are located under `path`.
+    /// Compiles every text value of `template`; problems are located under `path`.
     pub fn parse(template: &Value, path: &str) -> Result<Self, Problems> {
         let mut problems = Problems::new();
         if !template.is_object() {
@@ -110,17 +65,20 @@ impl Mapping {
                 "a mapping is a JSON object shaped like the provider's request",
             );
         }
-        check(template, path, &mut problems);
+        let root = compile(template, path, &mut problems);
         problems.into_result()?;
-        Ok(Self {
-            template: template.clone(),
-        })
+        Ok(Self { root })
     }
 
     /// The provider request for one submission; every missing answer is named.
     pub fn render(&self, context: &Context<'_>) -> Result<Value, Problems> {
+        self.render_for(&Answers::of(context))
+    }
+
+    /// The provider request for a submission already read for expressions.
+    pub fn render_for(&self, answers: &Arc<Answers>) -> Result<Value, Problems> {
         let mut problems = Problems::new();
-        let rendered = render_value(&self.template, "", context, &mut problems);
+        let rendered = render_node(&self.root, "", answers, &mut problems);
         problems.into_result()?;
         Ok(rendered.unwrap_or(Value::Object(Map::new())))
     }
@@ -134,241 +92,84 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
-fn check(value: &Value, path: &str, problems: &mut Problems) {
+fn compile(value: &Value, path: &str, problems: &mut Problems) -> Node {
     match value {
-        Value::String(text) => {
-            if let Err(why) = pieces(text) {
+        Value::String(written) => match Text::parse(written) {
+            Ok(text) => Node::Text {
+                written: written.clone(),
+                text,
+            },
+            Err(why) => {
                 problems.add(path, why);
+                Node::Fixed(Value::Null)
             }
-        }
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                check(item, &format!("{path}[{i}]"), problems);
-            }
-        }
-        Value::Object(map) => {
-            for (key, item) in map {
-                check(item, &join(path, key), problems);
-            }
-        }
-        _ => {}
+        },
+        Value::Array(items) => Node::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| compile(item, &format!("{path}[{i}]"), problems))
+                .collect(),
+        ),
+        Value::Object(map) => Node::Object(
+            map.iter()
+                .map(|(key, item)| (key.clone(), compile(item, &join(path, key), problems)))
+                .collect(),
+        ),
+        other => Node::Fixed(other.clone()),
     }
 }
 
 /// `None` when the value rendered empty and should be left out of its object.
-fn render_value(
-    value: &Value,
+fn render_node(
+    node: &Node,
     path: &str,
-    context: &Context<'_>,
+    answers: &Arc<Answers>,
     problems: &mut Problems,
 ) -> Option<Value> {
-    match value {
-        Value::String(text) => {
-            let rendered = render_text(text, path, context, problems);
-            if rendered.is_empty() && !text.is_empty() {
+    match node {
+        Node::Text { written, text } => {
+            let rendered = match text.render(answers) {
+                Ok(rendered) => rendered,
+                Err(Unrendered::Missing(why) | Unrendered::Failed(why)) => {
+                    problems.add(if path.is_empty() { "(mapping)" } else { path }, why);
+                    String::new()
+                }
+            };
+            if rendered.is_empty() && !written.is_empty() {
                 None
             } else {
                 Some(Value::String(rendered))
             }
         }
-        Value::Array(items) => Some(Value::Array(
+        Node::Array(items) => Some(Value::Array(
             items
                 .iter()
                 .enumerate()
                 .map(|(i, item)| {
-                    render_value(item, &format!("{path}[{i}]"), context, problems)
+                    render_node(item, &format!("{path}[{i}]"), answers, problems)
                         .unwrap_or_else(|| Value::String(String::new()))
                 })
                 .collect(),
         )),
-        Value::Object(map) => {
+        Node::Object(entries) => {
             let mut out = Map::new();
-            for (key, item) in map {
-                if let Some(rendered) = render_value(item, &join(path, key), context, problems) {
+            for (key, item) in entries {
+                if let Some(rendered) = render_node(item, &join(path, key), answers, problems) {
                     out.insert(key.clone(), rendered);
                 }
             }
             Some(Value::Object(out))
         }
-        other => Some(other.clone()),
-    }
-}
-
-fn render_text(text: &str, path: &str, context: &Context<'_>, problems: &mut Problems) -> String {
-    let Ok(pieces) = pieces(text) else {
-        return text.to_string();
-    };
-    let mut out = String::new();
-    for piece in pieces {
-        match piece {
-            Piece::Text(t) => out.push_str(&t),
-            Piece::Slot {
-                name,
-                optional,
-                fallback,
-            } => match lookup(&name, context) {
-                Some(value) => out.push_str(&value),
-                None => match fallback {
-                    Some(fallback) => out.push_str(&fallback),
-                    None if optional => {}
-                    None => problems.add(
-                        if path.is_empty() { "(mapping)" } else { path },
-                        format!(
-                            "needs the answer {{{{{name}}}}}, which this submission does not have"
-                        ),
-                    ),
-                },
-            },
-        }
-    }
-    out
-}
-
-/// Placeholder names that stand for the operator's settings: ids and names of provider objects.
-pub const SETTINGS: &[&str] = &[
-    "inbox_id",
-    "channel_id",
-    "account_id",
-    "template_name",
-    "template_language",
-    "whatsapp_phone_id",
-    "queue_id",
-    "tag_id",
-    "user_id",
-];
-
-/// The text for placeholder `name`, or `None` when the submission has no answer for it.
-pub fn lookup(name: &str, context: &Context<'_>) -> Option<String> {
-    let s = context.submission;
-    let answered = |f: &&FormField| !f.value.is_empty();
-    let special = match name {
-        "all_fields" => Some(s.readable()),
-        "submission_id" => s.id.clone(),
-        "source" => s.source.map(|src| src.name().to_string()),
-        "form_name" => s.form_name.clone(),
-        "submitted_at" => s.submitted_at.clone(),
-        _ => None,
-    };
-    if let Some(value) = special {
-        return Some(value).filter(|v| !v.is_empty());
-    }
-    if let Some((_, value)) = context.query.iter().find(|(k, _)| k == name) {
-        return Some(value.clone()).filter(|v| !v.is_empty());
-    }
-    if SETTINGS.contains(&name) && !context.signed {
-        return None;
-    }
-    if let Some(field) = s
-        .fields
-        .iter()
-        .find(|f| f.key == name || f.aliases.iter().any(|a| a == name))
-    {
-        return answered(&field).then(|| field.value.display());
-    }
-    if let Some((_, value)) = s.hidden.iter().find(|(k, _)| k == name) {
-        return Some(value.clone());
-    }
-    if SETTINGS.contains(&name) {
-        return None;
-    }
-    let wanted = normalize_name(name);
-    if let Some(field) = s.fields.iter().find(|f| normalize_name(&f.label) == wanted) {
-        return answered(&field).then(|| field.value.display());
-    }
-    Role::named(&wanted)
-        .and_then(|role| role.find(s))
-        .map(|field| field.value.display())
-}
-
-/// The parts of a contact that forms ask for under many names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Name,
-    Email,
-    Phone,
-    Message,
-}
-
-impl Role {
-    /// The role a placeholder name stands for (already normalized).
-    pub fn named(normalized: &str) -> Option<Role> {
-        match normalized {
-            "name" | "nome" | "full name" | "nome completo" => Some(Role::Name),
-            "email" | "e mail" | "mail" => Some(Role::Email),
-            "phone" | "telefone" | "whatsapp" | "celular" | "tel" | "fone" => Some(Role::Phone),
-            "message" | "mensagem" => Some(Role::Message),
-            _ => None,
-        }
-    }
-
-    /// Words in a field's key or label that mark it as playing this role.
-    fn words(self) -> &'static [&'static str] {
-        match self {
-            Role::Name => &["name", "nome"],
-            Role::Email => &["email", "mail"],
-            Role::Phone => &[
-                "phone", "telefone", "whatsapp", "whats", "celular", "tel", "fone", "mobile", "zap",
-            ],
-            Role::Message => &[
-                "message",
-                "mensagem",
-                "comentario",
-                "comentarios",
-                "observacao",
-                "observacoes",
-                "duvida",
-                "descricao",
-                "comments",
-            ],
-        }
-    }
-
-    /// Field types that mark a field as playing this role.
-    fn kinds(self) -> &'static [&'static str] {
-        match self {
-            Role::Email => &["email", "input_email"],
-            Role::Phone => &["phone_number", "input_phone_number", "tel", "phone"],
-            Role::Message => &["long_text", "textarea", "paragraph_text"],
-            Role::Name => &[],
-        }
-    }
-
-    /// The answered field that plays this role: by type first, then by a word of its key or
-    /// label. Name fields that are about something else ("Nome da empresa") are passed over.
-    pub fn find(self, submission: &Submission) -> Option<&FormField> {
-        // A field that carries an operator setting (`template_name`) plays no role, though a
-        // word of its key may say "name".
-        let is_setting = |f: &FormField| {
-            let key = normalize_name(&f.key).replace(' ', "_");
-            SETTINGS.contains(&key.as_str())
-        };
-        let answered = submission
-            .fields
-            .iter()
-            .filter(|f| !f.value.is_empty() && !is_setting(f));
-        let by_kind = answered
-            .clone()
-            .find(|f| self.kinds().contains(&f.kind.as_str()));
-        by_kind.or_else(|| {
-            answered.clone().find(|f| {
-                [&f.key, &f.label].iter().any(|text| {
-                    let normalized = normalize_name(text);
-                    let words: Vec<&str> = normalized.split(' ').collect();
-                    let about_something_else = self == Role::Name
-                        && words.iter().any(|w| {
-                            ["empresa", "company", "mae", "pai", "responsavel"].contains(w)
-                        });
-                    !about_something_else && words.iter().any(|w| self.words().contains(w))
-                })
-            })
-        })
+        Node::Fixed(value) => Some(value.clone()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::forms::Answer;
+    use crate::forms::{Answer, Submission};
+    use crate::lookup::Role;
     use serde_json::json;
 
     fn submission() -> Submission {

@@ -227,6 +227,41 @@ proptest! {
     }
 
     #[test]
+    fn answers_are_sent_as_written_never_run(answer in "\\PC{1,64}|.*\\{\\{.{0,20}\\}\\}.*|\\{%.{0,20}%\\}") {
+        // Whatever a visitor types, `{{ 7*7 }}` and `{% for %}` included, is data: printed
+        // as written, whole, by a plain placeholder and by one with filters.
+        let mut submission = forms::Submission::default();
+        submission.field("msg", "Mensagem", "", forms::Answer::text(answer.clone()));
+        let context = Context { submission: &submission, query: &[], signed: false };
+        let mapping = Mapping::parse(
+            &serde_json::json!({"a": "{{msg}}", "b": "{{ msg | trim | upper }}", "c": "{{ msg | default('x') | truncate(1000) }}"}),
+            "m",
+        ).unwrap();
+        match mapping.render(&context) {
+            Ok(out) => {
+                if answer.trim().is_empty() {
+                    prop_assert!(out.get("a").is_none());
+                } else {
+                    prop_assert_eq!(out["a"].as_str(), Some(answer.as_str()));
+                    prop_assert_eq!(out["b"].as_str().map(str::to_string), Some(answer.trim().to_uppercase()));
+                    prop_assert_eq!(out["c"].as_str(), Some(answer.as_str()));
+                }
+            }
+            Err(problems) => prop_assert!(answer.trim().is_empty(), "{problems:?}"),
+        }
+    }
+
+    #[test]
+    fn expressions_never_panic_however_written(text in "\\PC{0,40}|\\{\\{[a-z_|~() '\"\\[\\].?0-9*-]{0,30}\\}\\}", answer in "\\PC{0,40}") {
+        let mut submission = forms::Submission::default();
+        submission.field("x", "X", "", forms::Answer::text(answer));
+        let context = Context { submission: &submission, query: &[], signed: false };
+        if let Ok(mapping) = Mapping::parse(&serde_json::json!({"v": text}), "m") {
+            let _ = mapping.render(&context);
+        }
+    }
+
+    #[test]
     fn phone_parsing_never_panics(raw in "[+0-9()\\- ]{0,24}|.{0,24}") {
         let _ = ponte::phone::Phone::parse(&raw, ponte::phone::PhoneRegion::default());
     }

@@ -13,7 +13,7 @@ use crate::failure::Failure;
 use crate::forms::Source;
 use crate::intake::{IntakeRecord, Proof, RecordKey};
 use crate::outcome::log_received;
-use crate::received::{Arrived, Disposition, Received};
+use crate::received::{Arrived, Disposition, Received, SubmissionPreview, SubmissionReport};
 use crate::reception::{self, Arrival};
 use crate::report::{Delivered, Preview};
 use crate::trigger::{HttpOrigin, HttpRequest};
@@ -67,8 +67,10 @@ pub async fn handle<A: Action>(
                 body: &body,
                 proof: Proof::Presented,
                 received_at: None,
+                request_id,
                 dry_run,
                 delivered: &[],
+                done: &[],
             };
             (reception::receive(app, arrival, deliver_by).await, body)
         }
@@ -104,13 +106,20 @@ async fn dispose<A: Action>(
         if let Received::Attempted(reports) = received {
             record.idempotency_keys = reports
                 .iter()
-                .map(|r| r.report.trace.idempotency_key.clone())
+                .filter_map(|r| r.report.as_ref())
+                .map(|r| r.trace.idempotency_key.clone())
                 .filter(|key| !key.is_empty())
                 .collect();
+            // A submission done whole is left out when the record runs again; of one done in
+            // part, the parts done (the delivery here, each hand-over) are.
             record.delivered = reports
                 .iter()
-                .filter(|r| r.report.result.is_ok())
+                .filter(|r| r.failures().next().is_none())
                 .filter_map(|r| r.submission_id.clone())
+                .collect();
+            record.done = reports
+                .iter()
+                .flat_map(SubmissionReport::parts_done)
                 .collect();
         }
         record
@@ -249,23 +258,23 @@ fn answer<A: Action>(request: &HttpRequest, received: Received, kept: Kept) -> H
         }
         Received::Test(reason) => test_answer::<A>(about, &reason),
         Received::Previewed(mut previews) if direct && previews.len() == 1 => {
-            previewed::<A>(previews.remove(0).result, Map::new())
+            submission_preview::<A>(previews.remove(0))
         }
         Received::Previewed(previews) => {
             about.insert("dry_run".into(), json!(true));
             let answers = previews
                 .into_iter()
-                .map(|p| (p.submission_id, previewed::<A>(p.result, Map::new())))
+                .map(|p| (p.submission_id.clone(), submission_preview::<A>(p)))
                 .collect();
             per_submission::<A>(answers, about)
         }
         Received::Attempted(mut reports) if direct && reports.len() == 1 => {
-            outcome::<A>(reports.remove(0).report.result, Map::new())
+            submission_outcome::<A>(reports.remove(0))
         }
         Received::Attempted(reports) => {
             let answers = reports
                 .into_iter()
-                .map(|r| (r.submission_id, outcome::<A>(r.report.result, Map::new())))
+                .map(|r| (r.submission_id.clone(), submission_outcome::<A>(r)))
                 .collect();
             per_submission::<A>(answers, about)
         }
@@ -312,6 +321,92 @@ fn per_submission<A: Action>(
         body,
         retry_after,
     }
+}
+
+/// One submission's answer: its delivery here, or that its route skipped it or only hands it
+/// over; with the route that took it and what became of each hand-over (`targets`). A failed
+/// hand-over fails the answer when the delivery here did not.
+fn submission_outcome<A: Action>(report: SubmissionReport) -> HttpAnswer {
+    let about = route_of(report.route.as_deref());
+    let mut answer = match report.report {
+        Some(delivery) => outcome::<A>(delivery.result, about),
+        None => not_here::<A>(report.skipped, about, "nothing was sent"),
+    };
+    if report.targets.is_empty() {
+        return answer;
+    }
+    let targets: Vec<Value> = report
+        .targets
+        .iter()
+        .map(|t| {
+            let mut target = json!({"function": t.function, "mapping": t.mapping});
+            match &t.result {
+                Ok(_) => target["outcome"] = json!("queued"),
+                Err(failure) => {
+                    target["outcome"] = json!(failure.kind());
+                    target["error"] = failure.to_json();
+                }
+            }
+            target
+        })
+        .collect();
+    answer.body["targets"] = json!(targets);
+    if let Some(failure) = report.targets.iter().find_map(|t| t.result.as_ref().err())
+        && answer.status == 200
+    {
+        answer.status = failure.http_status();
+        answer.body["ok"] = json!(false);
+        answer.body["error"] = failure.to_json();
+    }
+    answer
+}
+
+/// One submission's dry run: what would be sent from here (or why not), and where it would be
+/// handed.
+fn submission_preview<A: Action>(preview: SubmissionPreview) -> HttpAnswer {
+    let about = route_of(preview.route.as_deref());
+    let mut answer = match preview.result {
+        Some(result) => previewed::<A>(result, about),
+        None => {
+            let mut answer = not_here::<A>(preview.skipped, about, "a dry run: nothing was sent");
+            answer.body["dry_run"] = json!(true);
+            answer
+        }
+    };
+    if !preview.targets.is_empty() {
+        let targets: Vec<Value> = preview
+            .targets
+            .iter()
+            .map(|(function, mapping)| {
+                json!({
+                    "function": function,
+                    "mapping": mapping,
+                    "would": format!("be handed to {function}, which maps it with webhooks.mappings.{mapping} of its own secret (its dry run shows the request)"),
+                })
+            })
+            .collect();
+        answer.body["targets"] = json!(targets);
+    }
+    answer
+}
+
+/// The answer for a submission this function sends nothing for: its route skipped it, or
+/// hands it only to other functions.
+fn not_here<A: Action>(skipped: bool, about: Map<String, Value>, message: &str) -> HttpAnswer {
+    let body = if skipped {
+        json!({"ok": true, "action": A::NAME, "skipped": true, "message": format!("skipped by its route: {message}")})
+    } else {
+        json!({"ok": true, "action": A::NAME, "message": "handed to other functions of the stack"})
+    };
+    ok_answer(body, about)
+}
+
+fn route_of(route: Option<&str>) -> Map<String, Value> {
+    let mut about = Map::new();
+    if let Some(route) = route {
+        about.insert("route".into(), json!(route));
+    }
+    about
 }
 
 /// A dry run's answer: the request that would have been sent, or why there is none.

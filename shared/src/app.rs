@@ -10,6 +10,7 @@ use crate::aws::LazyClient;
 use crate::dead_letters::DeadLetterSink;
 use crate::delivery::DeliveryCore;
 use crate::failure::Failure;
+use crate::fan_out::HandOverQueues;
 use crate::idempotency::{DynamoStore, IdempotencyStore};
 use crate::intake::IntakeQueue;
 use crate::intake::RecordKey;
@@ -45,6 +46,8 @@ pub struct App<A: Action> {
     queues: Option<FunctionQueues>,
     /// What records on its queues are sealed and checked with.
     record_key: Option<RecordKeys>,
+    /// The other functions' queues, where routes hand submissions (`also`).
+    hand_over: HandOverQueues,
 }
 
 impl<A: Action> App<A> {
@@ -59,7 +62,18 @@ impl<A: Action> App<A> {
             default_mapping: OnceLock::new(),
             queues: None,
             record_key: None,
+            hand_over: HandOverQueues::default(),
         }
+    }
+
+    /// Where routes hand submissions to other functions of the stack (see [`crate::fan_out`]).
+    pub fn with_hand_over(mut self, queues: HandOverQueues) -> Self {
+        self.hand_over = queues;
+        self
+    }
+
+    pub(crate) fn hand_over_queues(&self) -> &HandOverQueues {
+        &self.hand_over
     }
 
     /// Seals and checks records with this key (tests, and functions wired by hand).
@@ -119,6 +133,7 @@ impl<A: Action> App<A> {
         let queue = settings.dead_letter_queue_url.clone();
         let intake = settings.intake_queue_url.clone();
         let record_key = settings.record_key_secret_id.clone();
+        let fan_out = settings.fan_out_queues.clone();
         let secret_max_age = settings.secret_max_age;
         if intake.is_some() && record_key.is_none() {
             return Err("INTAKE_QUEUE_URL is set but RECORD_KEY_SECRET_ID is not: records kept on the queue must carry proof that this stack wrote them (the stack sets both)".into());
@@ -156,6 +171,14 @@ impl<A: Action> App<A> {
                 "INTAKE_QUEUE_URL is not set: HTTP requests that cannot be delivered now are answered with an error, not queued"
             ),
         }
+        let hand_over = fan_out
+            .into_iter()
+            .map(|(function, url)| {
+                let queue: Arc<dyn IntakeQueue> = Arc::new(SqsQueue::from_config(&aws, url));
+                (function, queue)
+            })
+            .collect();
+        app = app.with_hand_over(HandOverQueues::new(hand_over));
         app.core.prepare();
         Ok(app)
     }

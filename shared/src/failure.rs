@@ -96,6 +96,10 @@ pub enum Failure {
     /// once the secret is fixed.
     #[error("configuration error: {0}")]
     UnknownMapping(String),
+    /// Another function's queue did not take a submission a route hands it (`also`); trying
+    /// again later may work, and the target's own key keeps it from being sent twice.
+    #[error("the submission could not be handed to {function}: {reason}")]
+    HandOverUnavailable { function: String, reason: String },
     /// Secrets Manager could not be reached or failed; trying again later may work.
     #[error("the connection secret could not be read: {0}")]
     SecretUnavailable(String),
@@ -138,6 +142,7 @@ impl Failure {
             Failure::UnknownSource(_) => "unknown_source",
             Failure::Configuration(_) | Failure::UnknownMapping(_) => "configuration",
             Failure::SecretUnavailable(_) => "secret_unavailable",
+            Failure::HandOverUnavailable { .. } => "hand_over_unavailable",
             Failure::ProviderRejected { .. } => "provider_rejected",
             Failure::ProviderUnavailable {
                 timed_out: true, ..
@@ -165,7 +170,7 @@ impl Failure {
             Failure::IdempotencyUnavailable(_) => 503,
             Failure::UnknownSource(_) => 404,
             Failure::Configuration(_) | Failure::UnknownMapping(_) => 500,
-            Failure::SecretUnavailable(_) => 503,
+            Failure::SecretUnavailable(_) | Failure::HandOverUnavailable { .. } => 503,
             Failure::ProviderRejected { .. } => 422,
             Failure::ProviderUnavailable {
                 timed_out: true, ..
@@ -195,6 +200,7 @@ impl Failure {
             // A timeout may have been acted on: only the idempotent redelivery may try again.
             Failure::ProviderUnavailable { .. }
             | Failure::SecretUnavailable(_)
+            | Failure::HandOverUnavailable { .. }
             | Failure::InProgress
             | Failure::IdempotencyUnavailable(_) => Retry::Later,
             // Our credentials, or the setup: the same delivery succeeds once an operator fixes it.

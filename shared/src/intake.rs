@@ -59,6 +59,9 @@ const KEPT_HEADERS: &[&str] = &[
 /// Query parameters a record never keeps: the credential, and switches of the request itself.
 const DROPPED_QUERY: &[&str] = &["token", "dry_run"];
 
+/// The reason a record handed to another function carries (`ponte.error_kind` on the queue).
+pub const HANDED_OVER: &str = "handed_over";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IntakeRecord {
     /// The form source the URL named; none for a direct call.
@@ -87,6 +90,10 @@ pub struct IntakeRecord {
     /// it was kept: run again, even after their deliveries are forgotten, they are not sent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub delivered: Vec<String>,
+    /// Parts of its submissions done when it was kept (`crate::reception::part_done`): the
+    /// delivery here, and each hand-over to another function. Run again, they are not redone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub done: Vec<String>,
     /// The function that kept it, and the only one that runs it.
     #[serde(default)]
     pub function: String,
@@ -172,9 +179,40 @@ impl IntakeRecord {
             idempotency_keys: Vec::new(),
             reason: failure.kind().to_string(),
             delivered: Vec::new(),
+            done: Vec::new(),
             function: String::new(),
             seal: String::new(),
         }
+    }
+
+    /// The record that hands an authenticated request to another function of the stack (a
+    /// route's `also`, see [`crate::fan_out`]): that function runs it with `mapping` of its own
+    /// secret, as of when the request arrived, and leaves out the submissions in `not_for`
+    /// (those of a body of several that the route did not take). Seal it for that function.
+    pub fn handed_over(
+        request: &HttpRequest,
+        body: &[u8],
+        received_at: u64,
+        request_id: &str,
+        mapping: &str,
+        not_for: Vec<String>,
+    ) -> Self {
+        let mut record = Self::of(
+            request,
+            body,
+            true,
+            request_id,
+            &Failure::Configuration(String::new()),
+            None,
+        );
+        record.reason = HANDED_OVER.to_string();
+        record.received_at = DateTime::from_secs(received_at as i64)
+            .fmt(Format::DateTime)
+            .unwrap_or_else(|_| now_rfc3339());
+        record.query.retain(|(name, _)| name != "mapping");
+        record.query.push(("mapping".into(), mapping.to_string()));
+        record.delivered = not_for;
+        record
     }
 
     /// The record, sealed by `function` under `key` (see [`IntakeRecord::seal`]).

@@ -4,7 +4,7 @@
 use crate::action::Action;
 use crate::failure::Failure;
 use crate::metrics;
-use crate::received::Received;
+use crate::received::{Received, TargetReport};
 use crate::report::{Preview, Report};
 use std::time::Instant;
 
@@ -108,15 +108,81 @@ pub(crate) fn log_received<A: Action>(
         ),
         Received::Previewed(previews) => {
             for p in previews {
-                log_preview::<A>(source, &p.result);
+                if let Some(result) = &p.result {
+                    log_preview::<A>(source, result);
+                }
             }
         }
         Received::Attempted(reports) => {
             for r in reports {
-                log_outcome::<A>(trigger, source, message_id, &r.report, started);
+                if let Some(report) = &r.report {
+                    log_outcome::<A>(trigger, source, message_id, report, started);
+                }
+                if r.skipped {
+                    log_skipped::<A>(trigger, source, r.route.as_deref());
+                }
+                for target in &r.targets {
+                    log_hand_over::<A>(trigger, source, target);
+                }
             }
         }
     }
+}
+
+/// A submission its route skipped: one log line and a `Skipped` count, by route.
+fn log_skipped<A: Action>(trigger: &'static str, source: Option<&str>, route: Option<&str>) {
+    let route = route.unwrap_or_default();
+    tracing::info!(
+        action = A::NAME,
+        trigger,
+        source = source.unwrap_or("direct"),
+        outcome = "skipped",
+        route,
+        "skipped by route {route}: nothing was sent"
+    );
+    metrics::Document::new(
+        &[("function", A::NAME), ("route", route)],
+        &[("Skipped", "Count", 1.0)],
+    )
+    .emit();
+}
+
+/// A hand-over to another function: one log line, and a `HandedOver` or `HandOverFailed` count.
+fn log_hand_over<A: Action>(trigger: &'static str, source: Option<&str>, target: &TargetReport) {
+    let source = source.unwrap_or("direct");
+    let (function, mapping) = (target.function.as_str(), target.mapping.as_str());
+    let name = match &target.result {
+        Ok(message_id) => {
+            tracing::info!(
+                action = A::NAME,
+                trigger,
+                source,
+                outcome = "handed_over",
+                to = function,
+                mapping,
+                message_id = message_id.as_str(),
+                "handed to {function} (mapping {mapping})"
+            );
+            "HandedOver"
+        }
+        Err(failure) => {
+            tracing::warn!(
+                action = A::NAME,
+                trigger,
+                source,
+                outcome = failure.kind(),
+                to = function,
+                mapping,
+                "not handed to {function}: {failure}"
+            );
+            "HandOverFailed"
+        }
+    };
+    metrics::Document::new(
+        &[("function", A::NAME), ("to", function)],
+        &[(name, "Count", 1.0)],
+    )
+    .emit();
 }
 
 fn log_preview<A: Action>(source: Option<&str>, result: &Result<Preview, Failure>) {

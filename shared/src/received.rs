@@ -23,16 +23,100 @@ pub enum Received {
     Attempted(Vec<SubmissionReport>),
 }
 
+/// What became of one submission.
 #[derive(Debug)]
 pub struct SubmissionReport {
     pub submission_id: Option<String>,
-    pub report: Report,
+    /// The route that took it, when its endpoint has routes.
+    pub route: Option<String>,
+    /// Its delivery by this function: `None` when its route skipped it or hands it only to
+    /// other functions.
+    pub report: Option<Report>,
+    /// True when its route said to skip it: nothing was sent.
+    pub skipped: bool,
+    /// What became of each hand-over to another function (a route's `also`).
+    pub targets: Vec<TargetReport>,
 }
 
+/// One hand-over of a submission to another function of the stack.
+#[derive(Debug)]
+pub struct TargetReport {
+    pub function: String,
+    pub mapping: String,
+    /// The id of the message on that function's queue, or why it is not there.
+    pub result: Result<String, Failure>,
+}
+
+impl SubmissionReport {
+    /// A submission delivered (or not) by this function alone.
+    pub fn here(submission_id: Option<String>, report: Report) -> Self {
+        Self {
+            submission_id,
+            route: None,
+            report: Some(report),
+            skipped: false,
+            targets: Vec::new(),
+        }
+    }
+
+    /// The parts of the submission done (see [`part_done`]).
+    pub fn parts_done(&self) -> Vec<String> {
+        let id = self.submission_id.as_deref();
+        let here = self
+            .report
+            .as_ref()
+            .filter(|r| r.result.is_ok())
+            .map(|_| part_done(None, id));
+        let handed = self
+            .targets
+            .iter()
+            .filter(|t| t.result.is_ok())
+            .map(|t| part_done(Some((&t.function, &t.mapping)), id));
+        here.into_iter().chain(handed).collect()
+    }
+
+    /// Every failure of the submission: its delivery here, then its hand-overs.
+    pub fn failures(&self) -> impl Iterator<Item = &Failure> {
+        let here = self.report.iter().filter_map(|r| r.result.as_ref().err());
+        here.chain(self.targets.iter().filter_map(|t| t.result.as_ref().err()))
+    }
+}
+
+/// How a kept request remembers a part of a submission it did: `here@<submission id>` for the
+/// delivery by this function, `<function>/<mapping>@<submission id>` for a hand-over (`target`,
+/// a function and its mapping). The id is empty for a submission without one.
+pub fn part_done(target: Option<(&str, &str)>, submission_id: Option<&str>) -> String {
+    let id = submission_id.unwrap_or_default();
+    match target {
+        None => format!("here@{id}"),
+        Some((function, mapping)) => format!("{function}/{mapping}@{id}"),
+    }
+}
+
+/// What a submission would become, without anything sent (a dry run).
 #[derive(Debug)]
 pub struct SubmissionPreview {
     pub submission_id: Option<String>,
-    pub result: Result<Preview, Failure>,
+    pub route: Option<String>,
+    /// The request this function would send, or why it could not; `None` when its route skips
+    /// it or hands it only to other functions.
+    pub result: Option<Result<Preview, Failure>>,
+    pub skipped: bool,
+    /// The functions it would be handed to, each with its mapping.
+    pub targets: Vec<(String, String)>,
+}
+
+impl SubmissionPreview {
+    /// What one payload would send through this function alone.
+    pub fn here(submission_id: Option<String>, result: Result<Preview, Failure>) -> Self {
+        Self {
+            submission_id,
+            route: None,
+            result: Some(result),
+            skipped: false,
+            targets: Vec::new(),
+        }
+    }
 }
 
 /// What is done with a request so that nothing that got past the check is lost.
@@ -75,11 +159,7 @@ impl Received {
                 disposition(failure, arrived)
             }
             Received::Attempted(reports) => {
-                let failures = || {
-                    reports
-                        .iter()
-                        .filter_map(|r| r.report.result.as_ref().err())
-                };
+                let failures = || reports.iter().flat_map(SubmissionReport::failures);
                 failures()
                     .find(|failure| failure.retry().may_succeed_later())
                     .or_else(|| failures().next())
@@ -128,10 +208,7 @@ mod tests {
             },
             Err(failure) => Report::failed(failure),
         };
-        SubmissionReport {
-            submission_id: None,
-            report,
-        }
+        SubmissionReport::here(None, report)
     }
 
     fn down() -> Failure {

@@ -14,14 +14,17 @@ use crate::action::Action;
 use crate::app::App;
 use crate::authenticity::{self, Verdict};
 use crate::endpoint::Endpoint;
+use crate::expressions::Answers;
 use crate::failure::Failure;
+use crate::fan_out::{self, HandOver};
 use crate::forms::{self, Decoded, Submission};
 use crate::idempotency;
 use crate::intake::Proof;
 use crate::limits::MAX_RECORD_BYTES;
 use crate::mapping::{Context, Mapping};
-use crate::received::{Received, SubmissionPreview, SubmissionReport};
+use crate::received::{Received, SubmissionPreview, SubmissionReport, TargetReport, part_done};
 use crate::report::{DeliveryId, Report};
+use crate::routes::{Routes, Target, Then};
 use crate::secrets::Lease;
 use crate::trigger::HttpRequest;
 use crate::webhooks::Setup;
@@ -40,10 +43,16 @@ pub struct Arrival<'a> {
     /// When it arrived, in seconds since the epoch (`None`: now). A signed delivery's age is
     /// measured at that time, so that a kept request is judged as it was when it came.
     pub received_at: Option<u64>,
+    /// The Lambda request id of the invocation it arrived with (in a kept request's record),
+    /// carried on to what it is handed to.
+    pub request_id: &'a str,
     /// Map and validate each delivery and say what would be sent, but send nothing.
     pub dry_run: bool,
     /// Submissions a kept request had already delivered: they are not sent again.
     pub delivered: &'a [String],
+    /// Parts of its submissions a kept request had already done ([`crate::received::part_done`]): the delivery
+    /// here, and each hand-over. They are not done again.
+    pub done: &'a [String],
 }
 
 /// A stage's result: `Err` when the request ends there, with what became of it.
@@ -187,18 +196,42 @@ fn decode(endpoint: Endpoint, arrival: &Arrival<'_>) -> Result<Body, Failure> {
     }
 }
 
-/// One delivery the request asks for: the provider request a submission maps to (or why it
-/// does not), and the id that makes it one delivery however often it arrives.
+/// What the request asks for one submission (or a direct call): the provider request it maps
+/// to here (or why it does not), the functions it is handed to, and the id that makes it one
+/// delivery however often it arrives.
 struct Delivery {
     submission_id: Option<String>,
-    payload: Result<Value, Failure>,
+    /// The route that took it, when the endpoint has routes.
+    route: Option<String>,
+    /// The provider request this function sends, or why it cannot; `None`: nothing is sent
+    /// from here (its route skips it, or only hands it over).
+    payload: Option<Result<Value, Failure>>,
+    skipped: bool,
+    /// Other functions of the stack it is handed to (a route's `also`).
+    also: Vec<Target>,
     /// The delivery's own id (`kind`, `value`): the caller's `Idempotency-Key`, or the source's
     /// submission id. Without one, the request itself identifies it.
     id: Option<(&'static str, String)>,
+    /// The other submissions of the body, by id: a hand-over is for this one alone.
+    others: Vec<String>,
+}
+
+impl Delivery {
+    fn direct(payload: Value, id: Option<(&'static str, String)>) -> Self {
+        Self {
+            submission_id: None,
+            route: None,
+            payload: Some(Ok(payload)),
+            skipped: false,
+            also: Vec::new(),
+            id,
+            others: Vec::new(),
+        }
+    }
 }
 
 /// The deliveries the body asks for: a direct call is one; a form webhook is one per
-/// submission, each through the endpoint's mapping.
+/// submission, each through the endpoint's mapping or the route it takes.
 fn map<A: Action>(
     app: &App<A>,
     endpoint: Endpoint,
@@ -209,11 +242,10 @@ fn map<A: Action>(
 ) -> Stage<Vec<Delivery>> {
     let submissions = match body {
         Body::Direct { payload, key } => {
-            return Ok(vec![Delivery {
-                submission_id: None,
-                payload: Ok(payload),
-                id: key.map(|key| ("idempotency-key", key)),
-            }]);
+            return Ok(vec![Delivery::direct(
+                payload,
+                key.map(|key| ("idempotency-key", key)),
+            )]);
         }
         Body::Form(Decoded::Test(reason)) => return Err(Received::Test(reason)),
         Body::Form(Decoded::Submissions(submissions)) => submissions,
@@ -221,7 +253,7 @@ fn map<A: Action>(
     let failed = Received::Failed;
     refuse_too_many(app, &submissions).map_err(failed)?;
     refuse_replayed(app, endpoint, arrival, verdict, &submissions).map_err(failed)?;
-    let mapping = mapping_of(app, endpoint, arrival.request, setup).map_err(failed)?;
+    let plan = plan_of(app, endpoint, arrival.request, setup).map_err(failed)?;
     let query = mapping_query(arrival.request);
     let kind = endpoint.name();
     let signed = verdict == Verdict::Verified && endpoint.signature_header().is_some();
@@ -229,24 +261,62 @@ fn map<A: Action>(
         s.id.as_ref()
             .is_some_and(|id| arrival.delivered.contains(id))
     };
+    let ids: Vec<&String> = submissions.iter().filter_map(|s| s.id.as_ref()).collect();
+    let webhooks = &setup.secret.webhooks;
     Ok(submissions
         .iter()
         .filter(|s| !already(s))
-        .map(|submission| Delivery {
-            submission_id: submission.id.clone(),
-            payload: mapping
-                .render(&Context {
-                    submission,
-                    query: &query,
-                    signed,
-                })
-                .map_err(Failure::Invalid),
-            id: submission.id.clone().map(|id| (kind, id)),
+        .map(|submission| {
+            let answers = Answers::of(&Context {
+                submission,
+                query: &query,
+                signed,
+            });
+            let render = |mapping: &Mapping| mapping.render_for(&answers).map_err(Failure::Invalid);
+            let mut delivery = Delivery {
+                submission_id: submission.id.clone(),
+                route: None,
+                payload: None,
+                skipped: false,
+                also: Vec::new(),
+                id: submission.id.clone().map(|id| (kind, id)),
+                others: Vec::new(),
+            };
+            match plan {
+                Plan::Mapping(mapping) => delivery.payload = Some(render(mapping)),
+                Plan::Routes(routes) => match routes.choose(&answers) {
+                    Err(unroutable) => {
+                        delivery.payload = Some(Err(Failure::Configuration(unroutable.0)));
+                    }
+                    Ok(route) => {
+                        delivery.route = Some(route.name.clone());
+                        match &route.then {
+                            Then::Skip => delivery.skipped = true,
+                            Then::Deliver { mapping, also } => {
+                                delivery.payload = mapping.as_ref().map(|name| {
+                                    webhooks
+                                        .named_mapping(name)
+                                        .map_err(Failure::UnknownMapping)
+                                        .and_then(render)
+                                });
+                                delivery.also = also.clone();
+                                delivery.others = ids
+                                    .iter()
+                                    .filter(|id| Some(**id) != submission.id.as_ref())
+                                    .map(|id| id.to_string())
+                                    .collect();
+                            }
+                        }
+                    }
+                },
+            }
+            delivery
         })
         .collect())
 }
 
-/// Sends each delivery once (or, in a dry run, says what each would send).
+/// Sends each delivery once and hands each submission to the functions its route names (or,
+/// in a dry run, says what each would send and where it would be handed).
 async fn deliver_each<A: Action>(
     app: &App<A>,
     endpoint: Endpoint,
@@ -258,39 +328,108 @@ async fn deliver_each<A: Action>(
         let mut previews = Vec::with_capacity(deliveries.len());
         for delivery in deliveries {
             let result = match delivery.payload {
-                Ok(payload) => app.preview(&payload).await,
-                Err(failure) => Err(failure),
+                Some(Ok(payload)) => Some(app.preview(&payload).await),
+                Some(Err(failure)) => Some(Err(failure)),
+                None => None,
             };
             previews.push(SubmissionPreview {
                 submission_id: delivery.submission_id,
+                route: delivery.route,
                 result,
+                skipped: delivery.skipped,
+                targets: delivery
+                    .also
+                    .into_iter()
+                    .map(|t| (t.function, t.mapping))
+                    .collect(),
             });
         }
         return Received::Previewed(previews);
     }
-    // The endpoint's operator settings are part of each delivery's key: the same submission sent
-    // to `?inbox_id=3` and to `?inbox_id=5` is two deliveries.
+    // The endpoint's operator settings are part of each delivery's key: the same submission
+    // sent to `?inbox_id=3` and to `?inbox_id=5` is two deliveries.
     let scope = idempotency::scope_of(&arrival.request.query);
     let deadline = answer_by(endpoint, deadline);
     let mut reports = Vec::with_capacity(deliveries.len());
     for delivery in deliveries {
+        let here_done = arrival
+            .done
+            .contains(&part_done(None, delivery.submission_id.as_deref()));
         let report = match &delivery.payload {
-            Ok(payload) => {
+            _ if here_done => None,
+            Some(Ok(payload)) => {
                 let id = delivery.id.as_ref().map(|(kind, value)| DeliveryId {
                     kind,
                     value,
                     scope: &scope,
                 });
-                app.deliver(payload, deadline, id).await
+                Some(app.deliver(payload, deadline, id).await)
             }
-            Err(failure) => Report::failed(failure.clone()),
+            Some(Err(failure)) => Some(Report::failed(failure.clone())),
+            None => None,
         };
+        let targets = hand_over_each(app, arrival, &delivery).await;
         reports.push(SubmissionReport {
             submission_id: delivery.submission_id,
+            route: delivery.route,
             report,
+            skipped: delivery.skipped,
+            targets,
         });
     }
     Received::Attempted(reports)
+}
+
+/// Hands one submission to each function its route names, except where a kept request had
+/// already handed it.
+async fn hand_over_each<A: Action>(
+    app: &App<A>,
+    arrival: &Arrival<'_>,
+    delivery: &Delivery,
+) -> Vec<TargetReport> {
+    if delivery.also.is_empty() {
+        return Vec::new();
+    }
+    let key = app.record_key().await;
+    let what = HandOver {
+        request: arrival.request,
+        body: arrival.body,
+        received_at: arrival
+            .received_at
+            .unwrap_or_else(|| idempotency::now_ms() / 1000),
+        request_id: arrival.request_id,
+        not_for: delivery.others.clone(),
+    };
+    let mut targets = Vec::with_capacity(delivery.also.len());
+    for target in &delivery.also {
+        let part = part_done(
+            Some((&target.function, &target.mapping)),
+            delivery.submission_id.as_deref(),
+        );
+        let result = if arrival.done.contains(&part) {
+            Ok(String::new())
+        } else {
+            match &key {
+                Ok(key) => {
+                    fan_out::hand_over(
+                        app.hand_over_queues(),
+                        key,
+                        &what,
+                        &target.function,
+                        &target.mapping,
+                    )
+                    .await
+                }
+                Err(failure) => Err(failure.clone()),
+            }
+        };
+        targets.push(TargetReport {
+            function: target.function.clone(),
+            mapping: target.mapping.clone(),
+            result,
+        });
+    }
+    targets
 }
 
 /// The longest `Idempotency-Key` accepted: room for any UUID, hash or composed id.
@@ -388,27 +527,49 @@ fn epoch_seconds(text: &str) -> Option<u64> {
     u64::try_from(at.secs()).ok()
 }
 
-/// The mapping for a form request: named in the URL (`?mapping=orcamento`), else the source's
-/// own in the secret, else the action's built-in one.
-fn mapping_of<'s, A: Action>(
+/// How a form request's submissions are mapped.
+#[derive(Clone, Copy)]
+enum Plan<'s> {
+    /// Each with this mapping.
+    Mapping(&'s Mapping),
+    /// Each as the first route that takes it says.
+    Routes(&'s Routes),
+}
+
+/// The plan for a form request: the mapping named in the URL (`?mapping=orcamento`, which
+/// bypasses routes), else the source's routes or mapping, else the shared ones, else the
+/// action's built-in mapping.
+fn plan_of<'s, A: Action>(
     app: &'s App<A>,
     endpoint: Endpoint,
     request: &HttpRequest,
     setup: &'s Lease<Setup<A::Connection>>,
-) -> Result<&'s Mapping, Failure> {
+) -> Result<Plan<'s>, Failure> {
     let webhooks = &setup.secret.webhooks;
-    let named = request.query.iter().find(|(k, _)| k == "mapping");
-    match (
-        named,
-        endpoint.source().and_then(|s| webhooks.mapping_for(s)),
-    ) {
+    if let Some((_, name)) = request.query.iter().find(|(k, _)| k == "mapping") {
         // A name that is not in `webhooks.mappings` is the secret's to fix, so the builder's
         // retry can succeed.
-        (Some((_, name)), _) => webhooks
+        return webhooks
             .named_mapping(name)
-            .map_err(Failure::UnknownMapping),
-        (None, Some(mapping)) => Ok(mapping),
-        (None, None) => app.built_in_mapping(),
+            .map(Plan::Mapping)
+            .map_err(Failure::UnknownMapping);
+    }
+    let Some(source) = endpoint.source() else {
+        return app.built_in_mapping().map(Plan::Mapping);
+    };
+    let own = webhooks.settings(source.name());
+    if let Some(routes) = own.and_then(|s| s.routes.as_ref()) {
+        return Ok(Plan::Routes(routes));
+    }
+    if let Some(mapping) = own.and_then(|s| s.mapping.as_ref()) {
+        return Ok(Plan::Mapping(mapping));
+    }
+    if let Some(routes) = webhooks.routes_for(source) {
+        return Ok(Plan::Routes(routes));
+    }
+    match webhooks.mapping_for(source) {
+        Some(mapping) => Ok(Plan::Mapping(mapping)),
+        None => app.built_in_mapping().map(Plan::Mapping),
     }
 }
 

@@ -340,14 +340,32 @@ async fn dry_run<A: Action>(app: &App<A>, letter: &Letter, show_pii: bool) -> Va
     let shown = |body: Value| if show_pii { body } else { masked(body) };
     match crate::sqs_batch::preview(app, &letter.body).await {
         Received::Previewed(previews) => {
-            let (sent, refused): (Vec<_>, Vec<_>) =
-                previews.into_iter().partition(|p| p.result.is_ok());
+            let handed: Vec<Value> = previews
+                .iter()
+                .flat_map(|p| &p.targets)
+                .map(|(function, mapping)| json!({"function": function, "mapping": mapping}))
+                .collect();
+            let skipped: Vec<Value> = previews
+                .iter()
+                .filter(|p| p.skipped)
+                .map(|p| json!({"submission_id": p.submission_id, "route": p.route}))
+                .collect();
+            let (sent, refused): (Vec<_>, Vec<_>) = previews
+                .into_iter()
+                .filter_map(|p| p.result)
+                .partition(Result::is_ok);
             tried["would_send"] = sent
                 .into_iter()
-                .filter_map(|p| p.result.ok())
+                .filter_map(Result::ok)
                 .map(|r| json!({"url": r.url, "body": shown(r.body)}))
                 .collect();
-            if let Some(failure) = refused.into_iter().find_map(|p| p.result.err()) {
+            if !handed.is_empty() {
+                tried["would_hand_over"] = json!(handed);
+            }
+            if !skipped.is_empty() {
+                tried["would_skip"] = json!(skipped);
+            }
+            if let Some(failure) = refused.into_iter().find_map(Result::err) {
                 tried["would_send"] = Value::Null;
                 tried["would_not"] = json!(failure.to_string());
             }

@@ -77,6 +77,10 @@ pub struct Settings {
     /// `INTAKE_QUEUE_URL`: the function's own trigger queue, where HTTP requests that cannot be
     /// delivered now are kept to be delivered from the queue (see [`crate::intake`]).
     pub intake_queue_url: Option<String>,
+    /// `FAN_OUT_QUEUES`: the trigger queues of the other functions of the stack, as
+    /// `<function>=<queue URL>` separated by commas: where a route's `also` hands submissions
+    /// (see [`crate::fan_out`]). The stack sets it.
+    pub fan_out_queues: Vec<(String, String)>,
 }
 
 impl Default for Settings {
@@ -99,8 +103,25 @@ impl Default for Settings {
             dead_letter_queue_url: None,
             record_key_secret_id: None,
             intake_queue_url: None,
+            fan_out_queues: Vec::new(),
         }
     }
+}
+
+/// Reads `FAN_OUT_QUEUES` (`wegly-create-chat=https://sqs…,sacflow-send-message=https://sqs…`).
+fn fan_out_queues(text: &str) -> Result<Vec<(String, String)>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((name, url)) if !name.trim().is_empty() && !url.trim().is_empty() => {
+                Ok((name.trim().to_string(), url.trim().to_string()))
+            }
+            _ => Err(format!(
+                "FAN_OUT_QUEUES: {pair:?} is not <function>=<queue URL>"
+            )),
+        })
+        .collect()
 }
 
 impl Settings {
@@ -168,6 +189,7 @@ impl Settings {
             dead_letter_queue_url: get("DEAD_LETTER_QUEUE_URL"),
             record_key_secret_id: get("RECORD_KEY_SECRET_ID"),
             intake_queue_url: get("INTAKE_QUEUE_URL"),
+            fan_out_queues: fan_out_queues(get("FAN_OUT_QUEUES").as_deref().unwrap_or(""))?,
         }
         .with_memory_checked()
     }

@@ -281,8 +281,10 @@ async fn run_kept<A: Action>(
         body: &body,
         proof: kept.proof(&key),
         received_at: Some(kept.received_at_seconds()),
+        request_id: &kept.request_id,
         dry_run,
         delivered: &kept.delivered,
+        done: &kept.done,
     };
     reception::receive(app, arrival, deadline).await
 }
@@ -305,10 +307,7 @@ pub async fn preview<A: Action>(app: &App<A>, body: &str) -> Received {
         Ok((payload, _)) => app.preview(&payload).await,
         Err(failure) => Err(failure),
     };
-    Received::Previewed(vec![SubmissionPreview {
-        submission_id: None,
-        result,
-    }])
+    Received::Previewed(vec![SubmissionPreview::here(None, result)])
 }
 
 /// Sends a record that can never succeed as it is to the dead-letter queue, with the reason;

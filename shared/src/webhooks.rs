@@ -26,6 +26,7 @@
 use crate::connection::{Connection, Token};
 use crate::forms::{SOURCES, Source};
 use crate::mapping::Mapping;
+use crate::routes::Routes;
 use crate::validate::declared;
 use crate::validate::{Field, Fields, Problems, ValidationContext, read_key};
 use serde_json::Value;
@@ -44,6 +45,8 @@ pub struct SourceSettings {
     /// `"public": true`: the operator accepts callers that prove nothing.
     pub public: Option<bool>,
     pub mapping: Option<Mapping>,
+    /// What each submission becomes ([`crate::routes`]); stands instead of `mapping`.
+    pub routes: Option<Routes>,
 }
 
 impl SourceSettings {
@@ -88,6 +91,8 @@ pub struct Webhooks {
     sources: Vec<(String, SourceSettings)>,
     mapping: Option<Mapping>,
     named: Vec<(String, Mapping)>,
+    /// `webhooks.routes`: the routes of every source without its own.
+    routes: Option<Routes>,
 }
 
 impl Webhooks {
@@ -111,6 +116,18 @@ impl Webhooks {
         };
         if let Some(template) = f.take("mapping") {
             webhooks.mapping = parse_mapping(template, "webhooks.mapping", &mut problems);
+        }
+        webhooks.routes = read_key(
+            &mut f,
+            "routes",
+            &ValidationContext::default(),
+            &mut problems,
+        );
+        if webhooks.routes.is_some() && webhooks.mapping.is_some() {
+            problems.add(
+                "webhooks.mapping",
+                "cannot stand beside webhooks.routes: the routes name the mappings they deliver with",
+            );
         }
         if let Some(mut named) = f.optional_object("mappings", &mut problems) {
             for name in named.unread_keys() {
@@ -165,10 +182,54 @@ impl Webhooks {
                     );
                 }
             }
+            if settings.routes.is_some() && settings.mapping.is_some() {
+                problems.add(
+                    format!("{path}.mapping"),
+                    "cannot stand beside routes: the routes name the mappings they deliver with",
+                );
+            }
             webhooks.sources.push((name, settings));
         }
+        webhooks.check_route_mappings(&mut problems);
         problems.into_result()?;
         Ok(webhooks)
+    }
+
+    /// Every mapping a route names must be under `webhooks.mappings`.
+    fn check_route_mappings(&self, problems: &mut Problems) {
+        let lists = self
+            .sources
+            .iter()
+            .filter_map(|(name, s)| Some((format!("webhooks.{name}.routes"), s.routes.as_ref()?)))
+            .chain(
+                self.routes
+                    .iter()
+                    .map(|r| ("webhooks.routes".to_string(), r)),
+            );
+        for (at, routes) in lists {
+            for (path, name) in routes.mappings_named(&at) {
+                if !self.named.iter().any(|(n, _)| n == name) {
+                    let known: Vec<&str> = self.named.iter().map(|(n, _)| n.as_str()).collect();
+                    let known = if known.is_empty() {
+                        "there is no webhooks.mappings".to_string()
+                    } else {
+                        format!("webhooks.mappings has {}", known.join(", "))
+                    };
+                    problems.add(path, format!("\"{name}\" is not a mapping: {known}"));
+                }
+            }
+        }
+    }
+
+    /// The routes for `source`: its own, else the shared ones (a source's own `mapping` stands
+    /// instead of the shared routes).
+    pub fn routes_for(&self, source: Source) -> Option<&Routes> {
+        let own = self.settings(source.name());
+        match own.and_then(|s| s.routes.as_ref()) {
+            Some(routes) => Some(routes),
+            None if own.is_some_and(|s| s.mapping.is_some()) => None,
+            None => self.routes.as_ref(),
+        }
     }
 
     /// The settings of `key` (`direct` or a source name).
@@ -364,6 +425,45 @@ mod tests {
                 "webhooks.direct.signing_secret",
                 "webhooks.jotform.public"
             ]
+        );
+    }
+
+    #[test]
+    fn routes_name_mappings_that_exist_and_stand_instead_of_a_mapping() {
+        let err = Webhooks::from_secret(&json!({"webhooks": {
+            "elementor": {"mapping": {"a": "b"}, "routes": [{"name": "r", "mapping": "vendas"}]},
+            "routes": [{"name": "x", "when": "a == 'b'", "mapping": "suporte"}, {"name": "y", "skip": true}],
+            "mappings": {"suporte": {"inbox_id": "3"}}
+        }}))
+        .unwrap_err();
+        let found: Vec<(&str, &str)> = err
+            .list()
+            .iter()
+            .map(|p| (p.field.as_str(), p.problem.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "webhooks.elementor.mapping",
+                    "cannot stand beside routes: the routes name the mappings they deliver with"
+                ),
+                (
+                    "webhooks.elementor.routes[0].mapping",
+                    "\"vendas\" is not a mapping: webhooks.mappings has suporte"
+                ),
+            ]
+        );
+        let w = Webhooks::from_secret(&json!({"webhooks": {
+            "typeform": {"mapping": {"inbox_id": "1"}},
+            "routes": [{"name": "todos", "mapping": "suporte"}],
+            "mappings": {"suporte": {"inbox_id": "3"}}
+        }}))
+        .unwrap();
+        assert!(w.routes_for(Source::Tally).is_some(), "the shared routes");
+        assert!(
+            w.routes_for(Source::Typeform).is_none(),
+            "a source's own mapping stands instead of the shared routes"
         );
     }
 

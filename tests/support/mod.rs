@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
+pub mod queues;
+
 static MOTO: OnceLock<Moto> = OnceLock::new();
 
 /// The moto server of this test binary, started on first use.

@@ -261,6 +261,19 @@ def conditions(f):
 """
 
 
+def others(f):
+    return [o for o in FUNCTIONS if o["binary"] != f["binary"]]
+
+
+def fan_out_env(f):
+    """FAN_OUT_QUEUES: `<function>=<queue URL>` of every other function of the stack."""
+    return ",".join(f"{o['binary']}=${{{o['stem']}Queue}}" for o in others(f))
+
+
+def fan_out_arns(f):
+    return "\n".join(f"                - !GetAtt {o['stem']}Queue.Arn" for o in others(f))
+
+
 def function_block(f):
     s, b = f["stem"], f["binary"]
     rule = f"  # {'-' * (93 - len(b))} {b}"
@@ -318,6 +331,8 @@ def function_block(f):
           DEAD_LETTER_QUEUE_URL: !Ref {s}DeadLetters
           # Requests that cannot be delivered now are kept here and delivered from it.
           INTAKE_QUEUE_URL: !Ref {s}Queue
+          # The other functions' queues, where a route's `also` hands submissions.
+          FAN_OUT_QUEUES: !Sub "{fan_out_env(f)}"
           SECRET_ID: !If
             - Create{s}Secret
             - !Ref {s}Connection
@@ -342,6 +357,12 @@ def function_block(f):
               Resource:
                 - !GetAtt {s}DeadLetters.Arn
                 - !GetAtt {s}Queue.Arn
+            # Hand-overs (a route's `also`): the other functions of the stack, each only through
+            # its own queue, where it checks the record's seal before running it.
+            - Effect: Allow
+              Action: sqs:SendMessage
+              Resource:
+{fan_out_arns(f)}
             # An operator's replay command (scripts/replay) reads the function's own dead
             # letters, puts back the ones it did not choose and deletes the ones it redrove.
             - Effect: Allow

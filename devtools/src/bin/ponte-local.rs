@@ -210,11 +210,15 @@ async fn run() -> Result<bool, String> {
         println!("   (the function's own log: {})", log_path.display());
     }
     if args.connections.is_empty() {
-        let ok = queued_then_delivered(&args, &moto, &sandbox, &log_dir).await?;
-        if ok {
-            passed += 1;
-        } else {
-            failed += 1;
+        for ok in [
+            queued_then_delivered(&args, &moto, &sandbox, &log_dir).await?,
+            handed_over_then_delivered(&args, &moto, &sandbox, &log_dir).await?,
+        ] {
+            if ok {
+                passed += 1;
+            } else {
+                failed += 1;
+            }
         }
     }
     println!();
@@ -291,25 +295,7 @@ async fn queued_then_delivered(
     };
 
     sandbox.clear();
-    let received = sqs
-        .receive_message()
-        .queue_url(&queue)
-        .max_number_of_messages(10)
-        .send()
-        .await
-        .map_err(|e| format!("ReceiveMessage: {}", e.into_service_error()))?;
-    let records: Vec<Value> = received
-        .messages()
-        .iter()
-        .map(|m| {
-            json!({
-                "messageId": m.message_id(), "receiptHandle": m.receipt_handle(),
-                "body": m.body(), "attributes": {}, "messageAttributes": {},
-                "eventSource": "aws:sqs", "awsRegion": "us-east-1",
-                "eventSourceARN": format!("arn:aws:sqs:us-east-1:000000000000:ponte-local-{QUEUED_FUNCTION}"),
-            })
-        })
-        .collect();
+    let records = queue_records(&sqs, &queue, QUEUED_FUNCTION).await?;
     println!(
         "   queued        {} intake record(s) on the function's queue; the provider is back",
         records.len()
@@ -351,6 +337,192 @@ async fn queued_then_delivered(
     );
     println!("   (the function's own log: {})", log_path.display());
     Ok(ok)
+}
+
+/// The messages on `queue` (of `function`), as SQS records of the event Lambda would send.
+async fn queue_records(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+    function: &str,
+) -> Result<Vec<Value>, String> {
+    let received = sqs
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .map_err(|e| format!("ReceiveMessage: {}", e.into_service_error()))?;
+    Ok(received
+        .messages()
+        .iter()
+        .map(|m| {
+            json!({
+                "messageId": m.message_id(), "receiptHandle": m.receipt_handle(),
+                "body": m.body(), "attributes": {}, "messageAttributes": {},
+                "eventSource": "aws:sqs", "awsRegion": "us-east-1",
+                "eventSourceARN": format!("arn:aws:sqs:us-east-1:000000000000:ponte-local-{function}"),
+            })
+        })
+        .collect())
+}
+
+/// The function that hands a lead over, the one it hands it to, and the form it comes from.
+const HANDING_FUNCTION: &str = "cloudchat-create-conversation";
+const HANDED_TO: &str = "cloudchat-proactive-whatsapp";
+const HANDED_FORM: &str = "elementor-vendas.urlencoded.txt";
+
+/// A sales lead from an Elementor form takes its route: the ticket function opens the ticket
+/// and hands the lead to the WhatsApp function's queue (`also`), and the WhatsApp function,
+/// run on that queue's records, sends the welcome template with its own secret and mapping.
+/// True when the sandbox received exactly the ticket and the template, once each.
+async fn handed_over_then_delivered(
+    args: &Args,
+    moto: &Moto,
+    sandbox: &Sandbox,
+    log_dir: &Path,
+) -> Result<bool, String> {
+    let sqs = aws_sdk_sqs::Client::new(&moto::sdk_config(&moto.endpoint()).await);
+    let secrets = moto::secrets_client(&moto.endpoint()).await;
+    let mut queues = Vec::new();
+    for function in [HANDING_FUNCTION, HANDED_TO] {
+        let url = sqs
+            .create_queue()
+            .queue_name(format!("ponte-local-fan-out-{function}"))
+            .send()
+            .await
+            .map_err(|e| format!("CreateQueue: {}", e.into_service_error()))?
+            .queue_url()
+            .unwrap_or_default()
+            .to_string();
+        queues.push(url);
+    }
+    let example = |name: &str| {
+        let function = ACTIONS.iter().find(|a| a.name == name).expect("registered");
+        (function.example_connection)(&sandbox.url())
+    };
+    let mut tickets = example(HANDING_FUNCTION);
+    tickets["webhooks"] = json!({
+        "elementor": {"token": LOCAL_WEBHOOK_TOKEN, "routes": [
+            {"name": "testes", "when": "'teste' in (email or '')", "skip": true},
+            {"name": "vendas", "when": "interesse == 'Orçamento'", "mapping": "vendas",
+             "also": [{"function": HANDED_TO, "mapping": "boas_vindas"}]},
+            {"name": "resto", "mapping": "suporte"}
+        ]},
+        "mappings": {
+            "vendas": {"inbox_id": "5", "contact_email": "{{email}}",
+                       "message": {"content": "Olá {{ nome | first_name }}: {{ interesse }}"}},
+            "suporte": {"inbox_id": "3", "contact_email": "{{email}}",
+                        "message": {"content": "{{all_fields}}"}}
+        }
+    });
+    let mut whatsapp = example(HANDED_TO);
+    whatsapp["webhooks"] = json!({"mappings": {"boas_vindas": {
+        "inbox_id": "9", "phone_number": "{{ whatsapp | phone }}",
+        "template_name": "boas_vindas", "nome": "{{ nome | first_name }}"
+    }}});
+    let mut running = Vec::new();
+    for (i, (function, connection)) in [(HANDING_FUNCTION, tickets), (HANDED_TO, whatsapp)]
+        .into_iter()
+        .enumerate()
+    {
+        let secret = format!("ponte-local/fan-out-{function}");
+        moto::put_secret(&secrets, &secret, &connection).await?;
+        let mut env = moto::function_env(&moto.endpoint(), &secret);
+        env.push(("INTAKE_QUEUE_URL", queues[i].clone()));
+        env.push(("RECORD_KEY_SECRET_ID", RECORD_KEY_SECRET_ID.into()));
+        env.push(("FAN_OUT_QUEUES", format!("{HANDED_TO}={}", queues[1])));
+        let log_path = log_dir.join(format!("{function}-fan-out.log"));
+        let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+        let binary = args.bin_dir.join(function);
+        running.push(LocalFunction::start(&binary, function, &env, Output::File(log)).await?);
+    }
+
+    println!();
+    println!(
+        "━━ {HANDING_FUNCTION} → {HANDED_TO}: a sales lead takes its route and is handed over"
+    );
+    sandbox.clear();
+    let body = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/forms")
+            .join(HANDED_FORM),
+    )
+    .map_err(|e| format!("{HANDED_FORM}: {e}"))?;
+    println!("   came in       tests/fixtures/forms/{HANDED_FORM} (Interesse: Orçamento)");
+    let answer = running[0]
+        .invoke(elementor_event(&body), Duration::from_secs(30))
+        .await?;
+    let routed = match &answer {
+        InvocationResult::Response(answer) => {
+            let status = answer["statusCode"].as_u64().unwrap_or_default();
+            let text = answer["body"].as_str().unwrap_or_default();
+            show("answered", &format!("HTTP {status}"), text);
+            let body: Value = serde_json::from_str(text).unwrap_or_default();
+            status == 200 && body["route"] == "vendas" && body["targets"][0]["outcome"] == "queued"
+        }
+        InvocationResult::Error(error) => {
+            show("answered", "an invocation error", &error.to_string());
+            false
+        }
+    };
+    let records = queue_records(&sqs, &queues[1], HANDED_TO).await?;
+    println!(
+        "   handed over   {} record(s) on {HANDED_TO}'s queue",
+        records.len()
+    );
+    let batch = running[1]
+        .invoke(json!({ "Records": records }), Duration::from_secs(30))
+        .await?;
+    let drained = matches!(&batch, InvocationResult::Response(answer)
+        if answer["batchItemFailures"].as_array().is_some_and(Vec::is_empty));
+    let sent = sandbox.received();
+    for request in &sent {
+        show_request(request);
+    }
+    for function in running {
+        function.stop().await;
+    }
+    let reached = |end: &str| sent.iter().filter(|r| r.path.ends_with(end)).count();
+    let ok = routed
+        && records.len() == 1
+        && drained
+        && sent.len() == 2
+        && reached("/conversations") == 1
+        && reached("/create_proactive_whatsapp_conversation") == 1;
+    println!(
+        "   {}",
+        if ok {
+            "✔ ticket opened here, template sent by the other function, once each"
+        } else {
+            "✘ not as expected"
+        }
+    );
+    Ok(ok)
+}
+
+/// An HTTP API event posting an Elementor form body to the ticket function's form route.
+fn elementor_event(body: &str) -> Value {
+    json!({
+        "version": "2.0",
+        "routeKey": "POST /cloudchat/conversations/{source}",
+        "rawPath": "/cloudchat/conversations/elementor",
+        "rawQueryString": "",
+        "headers": {
+            "content-type": "application/x-www-form-urlencoded",
+            "user-agent": "WordPress/6.7; https://loja.example.com.br",
+            "x-ponte-token": LOCAL_WEBHOOK_TOKEN
+        },
+        "pathParameters": {"source": "elementor"},
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "local", "stage": "$default",
+            "requestId": "fan-out-demo", "routeKey": "POST /cloudchat/conversations/{source}",
+            "http": {"method": "POST", "path": "/cloudchat/conversations/elementor",
+                     "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10", "userAgent": "WordPress/6.7"},
+            "timeEpoch": 1795262400000u64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    })
 }
 
 fn event_files(folder: &Path) -> Result<Vec<PathBuf>, String> {

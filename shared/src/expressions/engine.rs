@@ -50,8 +50,8 @@ pub const TESTS: &[&str] = &[
     "startingwith",
     "endingwith",
 ];
-/// Functions by name (`phone(ddi, ddd, numero)`).
-pub const FUNCTIONS: &[&str] = &["phone"];
+/// Functions by name (`phone_from(ddi, ddd, numero)`): not `phone`, which is an answer's name.
+pub const FUNCTIONS: &[&str] = &["phone_from"];
 
 /// Where the text values of mappings are compiled: a missing answer cannot be printed (it is a
 /// missing answer, named to the caller), though it can be tested (`{{ x if x else 'y' }}`).
@@ -98,7 +98,7 @@ fn environment(undefined: UndefinedBehavior) -> Environment<'static> {
     env.add_test("sequence", is::is_sequence);
     env.add_test("startingwith", is::is_startingwith);
     env.add_test("endingwith", is::is_endingwith);
-    env.add_function("phone", filters::phone_of_parts);
+    env.add_function("phone_from", filters::phone_from);
     env
 }
 

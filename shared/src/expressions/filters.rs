@@ -139,16 +139,16 @@ pub fn phone(value: String, region: Option<String>) -> Result<String, Error> {
         .map_err(|why| refused(format!("is not a phone number: it {why}")))
 }
 
-/// `{{ phone(ddi, ddd, numero) }}`: a number asked in three fields ("55", "(85)",
+/// `{{ phone_from(ddi, ddd, numero) }}`: a number asked in three fields ("55", "(85)",
 /// "98769-6383"), joined and read as an international number; without the country code
-/// (`phone(ddd, numero)`) it is read in Brazil.
-pub fn phone_of_parts(parts: minijinja::value::Rest<String>) -> Result<String, Error> {
+/// (`phone_from(ddd, numero)`) it is read in Brazil.
+pub fn phone_from(parts: minijinja::value::Rest<String>) -> Result<String, Error> {
     let joined: Vec<String> = parts.iter().map(|p| digits(p.clone())).collect();
     match joined.len() {
         3 => phone(format!("+{}", joined.concat()), None),
         2 => phone(joined.concat(), None),
         n => Err(refused(format!(
-            "phone() takes the country code, area code and number, or the area code and number; it was given {n} parts"
+            "phone_from() takes the country code, area code and number, or the area code and number; it was given {n} parts"
         ))),
     }
 }

@@ -81,7 +81,7 @@ fn filters_forms_need() {
         ),
         ("{{ '21/11/2026' | date('%Y-%m-%d') }}", "2026-11-21"),
         ("{{ ddi ~ ddd ~ numero }}", "55(85)98769-6383"),
-        ("{{ phone(ddi, ddd, numero) }}", "+5585987696383"),
+        ("{{ phone_from(ddi, ddd, numero) }}", "+5585987696383"),
         ("{{ (ddd ~ numero) | phone }}", "+5585987696383"),
         ("{{ query.inbox_id }}-{{ hidden.utm_source }}", "3-google"),
         (
@@ -202,4 +202,90 @@ fn work_is_bounded_by_fuel_and_size() {
         matches!(&err, Unrendered::Failed(why) if why.contains("longer than")),
         "{err:?}"
     );
+}
+
+/// The recipes of docs/mappings.md, on real builder payloads (tests/fixtures/forms/).
+mod recipes {
+    use super::*;
+    use crate::forms::{self, Decoded, Source};
+
+    fn real(source: Source, fixture: &str, content_type: &str) -> Arc<Answers> {
+        let path = format!(
+            "{}/../tests/fixtures/forms/{fixture}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let body = std::fs::read(&path).unwrap();
+        let Ok(Decoded::Submissions(mut submissions)) =
+            forms::decode(source, &body, Some(content_type))
+        else {
+            panic!("{fixture} decodes to submissions");
+        };
+        let submission = submissions.remove(0);
+        Answers::of(&Context {
+            submission: &submission,
+            query: &[],
+            signed: true,
+        })
+    }
+
+    fn render(answers: &Arc<Answers>, text: &str) -> String {
+        Text::parse(text).unwrap().render(answers).unwrap()
+    }
+
+    fn holds(answers: &Arc<Answers>, when: &str) -> bool {
+        Condition::parse(when).unwrap().holds(answers).unwrap()
+    }
+
+    #[test]
+    fn a_typeform_submission_first_name_date_and_choices() {
+        let typeform = real(Source::Typeform, "typeform.json", "application/json");
+        assert_eq!(render(&typeform, "{{ readable_ref_short_text | first_name }}"), "Laura");
+        assert_eq!(
+            render(&typeform, "Recebido em {{ submitted_at | date }}"),
+            "Recebido em 18/01/2018 16:17"
+        );
+        assert_eq!(
+            render(&typeform, "{{ readable_ref_date | date('%d/%m/%Y') }}"),
+            "15/10/2005"
+        );
+        assert_eq!(
+            render(&typeform, "{{ readable_ref_picture_choice | join(' + ') }}"),
+            "London + Sydney"
+        );
+        assert!(holds(&typeform, "'Sydney' in readable_ref_picture_choice"));
+        assert!(holds(&typeform, "hidden.user_id == 'abc123456'"));
+    }
+
+    #[test]
+    fn an_elementor_submission_routes_skips_and_phones() {
+        let elementor = real(
+            Source::Elementor,
+            "elementor-vendas.urlencoded.txt",
+            "application/x-www-form-urlencoded",
+        );
+        assert!(holds(&elementor, "interesse == 'Orçamento'"));
+        assert!(holds(&elementor, "interesse in ['Orçamento', 'Proposta']"));
+        assert!(holds(&elementor, "answers['Interesse'] == 'Orçamento'"));
+        assert!(!holds(&elementor, "'teste' in (email or '') or nome == 'Teste'"));
+        assert_eq!(render(&elementor, "{{ whatsapp | phone }}"), "+5585987696383");
+        assert_eq!(render(&elementor, "{{ nome | title }}"), "Maria Souza Lima");
+        let simple = real(
+            Source::Elementor,
+            "elementor-simple.urlencoded.txt",
+            "application/x-www-form-urlencoded",
+        );
+        assert!(holds(&simple, "'teste' in (email or '') or nome == 'Teste'"));
+    }
+
+    #[test]
+    fn a_phone_asked_in_three_fields() {
+        let mut s = Submission::default();
+        s.field("ddi", "DDI", "", Answer::text("+55"));
+        s.field("ddd", "DDD", "", Answer::text("(11)"));
+        s.field("numero", "Celular", "", Answer::text("98765-4321"));
+        let a = answers(&s);
+        assert_eq!(render(&a, "{{ phone_from(ddi, ddd, numero) }}"), "+5511987654321");
+        assert_eq!(render(&a, "{{ phone_from(ddd, numero) }}"), "+5511987654321");
+        assert_eq!(render(&a, "{{ ddi ~ ddd ~ numero }}"), "+55(11)98765-4321");
+    }
 }

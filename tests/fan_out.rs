@@ -8,13 +8,13 @@ mod support;
 
 use lambda_runtime::{Context, LambdaEvent};
 use ponte::actions::{CloudChatCreateConversation, CloudChatProactiveWhatsapp};
-use ponte::aws::LazyClient;
 use ponte::fan_out::HandOverQueues;
 use ponte::idempotency::{IdempotencyStore, InMemoryStore};
 use ponte::intake::{IntakeQueue, RecordKey};
-use ponte::queue::{FunctionQueues, SqsQueue};
+use ponte::queue::SqsQueue;
 use ponte::secrets::SecretsManagerStore;
 use ponte::{Action, App, Settings};
+use ponte_devtools::examples::{WELCOME_FUNCTION, sales_routes, welcome_mapping};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,46 +23,21 @@ use support::*;
 use wiremock::matchers::{body_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const WHATSAPP: &str = "cloudchat-proactive-whatsapp";
+const WHATSAPP: &str = WELCOME_FUNCTION;
 const TICKETS_PATH: &str = "/api/v1/accounts/42/conversations";
 const WHATSAPP_PATH: &str =
     "/api/v1/accounts/42/conversations/create_proactive_whatsapp_conversation";
 
-/// The ticket function's secret: the routes of the example.
+/// The ticket function's secret: the routes of docs/mappings.md.
 fn tickets_secret(server: &MockServer) -> Value {
-    json!({
-        "api_access_token": "cc", "account_id": 42, "base_url": server.uri(),
-        "webhooks": {
-            "elementor": {
-                "token": "el-token",
-                "routes": [
-                    {"name": "testes", "when": "'teste' in (email or '')", "skip": true},
-                    {"name": "vendas", "when": "interesse == 'Orçamento'", "mapping": "vendas",
-                     "also": [{"function": WHATSAPP, "mapping": "boas_vindas"}]},
-                    {"name": "resto", "mapping": "suporte"}
-                ]
-            },
-            "mappings": {
-                "vendas": {"inbox_id": "5", "contact_email": "{{email}}",
-                           "message": {"content": "Olá {{ nome | first_name }}: {{ interesse }}"}},
-                "suporte": {"inbox_id": "3", "contact_email": "{{email}}",
-                            "message": {"content": "{{all_fields}}"}}
-            }
-        }
-    })
+    json!({"api_access_token": "cc", "account_id": 42, "base_url": server.uri(),
+           "webhooks": sales_routes("el-token")})
 }
 
 /// The WhatsApp function's secret: `boas_vindas`, the mapping the route names.
 fn whatsapp_secret(server: &MockServer) -> Value {
-    json!({
-        "api_access_token": "cc", "account_id": 42, "base_url": server.uri(),
-        "webhooks": {"mappings": {"boas_vindas": {
-            "inbox_id": "9",
-            "phone_number": "{{ whatsapp | phone }}",
-            "template_name": "boas_vindas",
-            "nome": "{{ nome | first_name }}"
-        }}}
-    })
+    json!({"api_access_token": "cc", "account_id": 42, "base_url": server.uri(),
+           "webhooks": welcome_mapping()})
 }
 
 fn settings(secret: &str) -> Settings {
@@ -94,24 +69,14 @@ fn record_key() -> RecordKey {
 /// A function as deployed: its secret, its two queues, the shared memory of deliveries.
 fn function<A: Action>(settings: Settings, queues: &Queues, claims: &Arc<InMemoryStore>) -> App<A> {
     let claims: Arc<dyn IdempotencyStore> = claims.clone();
-    App::new(
+    let app = App::new(
         settings,
         Arc::new(SecretsManagerStore::new(futures::executor::block_on(
             secrets_client(),
         ))),
     )
-    .with_idempotency(claims)
-    .with_intake(Arc::new(SqsQueue::new(queues.sqs.clone(), &queues.queue)))
-    .with_dead_letters(Arc::new(SqsQueue::new(
-        queues.sqs.clone(),
-        &queues.dead_letters,
-    )))
-    .with_queues(FunctionQueues {
-        sqs: LazyClient::Ready(queues.sqs.clone()),
-        dead_letters: queues.dead_letters.clone(),
-        queue: Some(queues.queue.clone()),
-    })
-    .with_record_key(record_key())
+    .with_idempotency(claims);
+    queues.wire(app).with_record_key(record_key())
 }
 
 /// The two functions of a stack, the ticket one handing leads to the WhatsApp one's queue (or

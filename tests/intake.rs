@@ -48,22 +48,12 @@ fn function(
     claims: &Arc<InMemoryStore>,
 ) -> CloudChat {
     let claims: Arc<dyn IdempotencyStore> = claims.clone();
-    App::new(
+    let app = App::new(
         settings(secret),
         Arc::new(SecretsManagerStore::new(secrets)),
     )
-    .with_idempotency(claims)
-    .with_intake(Arc::new(SqsQueue::new(queues.sqs.clone(), &queues.queue)))
-    .with_dead_letters(Arc::new(SqsQueue::new(
-        queues.sqs.clone(),
-        &queues.dead_letters,
-    )))
-    .with_queues(FunctionQueues {
-        sqs: LazyClient::Ready(queues.sqs.clone()),
-        dead_letters: queues.dead_letters.clone(),
-        queue: Some(queues.queue.clone()),
-    })
-    .with_record_key(record_key())
+    .with_idempotency(claims);
+    queues.wire(app).with_record_key(record_key())
 }
 
 /// The stack's record key in these tests.

@@ -77,6 +77,38 @@ pub fn form_headers(form: &ExampleForm, body: &str) -> Vec<(String, String)> {
     headers
 }
 
+/// The function a sales lead is also handed to in the routes example.
+pub const WELCOME_FUNCTION: &str = "cloudchat-proactive-whatsapp";
+
+/// The `webhooks` of the routes example (docs/mappings.md), for the ticket function: Elementor
+/// leads behind `token`; test submissions skipped, sales leads to inbox 5 and handed to
+/// [`WELCOME_FUNCTION`] with its `boas_vindas`, the rest to inbox 3. The local run and
+/// `tests/fan_out.rs` both use it.
+pub fn sales_routes(token: &str) -> Value {
+    json!({
+        "elementor": {"token": token, "routes": [
+            {"name": "testes", "when": "'teste' in (email or '')", "skip": true},
+            {"name": "vendas", "when": "interesse == 'Orçamento'", "mapping": "vendas",
+             "also": [{"function": WELCOME_FUNCTION, "mapping": "boas_vindas"}]},
+            {"name": "resto", "mapping": "suporte"}
+        ]},
+        "mappings": {
+            "vendas": {"inbox_id": "5", "contact_email": "{{email}}",
+                       "message": {"content": "Olá {{ nome | first_name }}: {{ interesse }}"}},
+            "suporte": {"inbox_id": "3", "contact_email": "{{email}}",
+                        "message": {"content": "{{all_fields}}"}}
+        }
+    })
+}
+
+/// The `webhooks` of [`WELCOME_FUNCTION`] in the routes example: the `boas_vindas` mapping.
+pub fn welcome_mapping() -> Value {
+    json!({"mappings": {"boas_vindas": {
+        "inbox_id": "9", "phone_number": "{{ whatsapp | phone }}",
+        "template_name": "boas_vindas", "nome": "{{ nome | first_name }}"
+    }}})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,8 +2,11 @@
 
 use super::{failed_ids, moto_endpoint, sqs, unique_name};
 use lambda_runtime::{Context, LambdaEvent};
+use ponte::aws::LazyClient;
+use ponte::queue::{FunctionQueues, SqsQueue};
 use ponte::{Action, App};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// A function's two queues in moto.
 pub struct Queues {
@@ -13,6 +16,21 @@ pub struct Queues {
 }
 
 impl Queues {
+    /// `app` keeping requests on this trigger queue and dead letters on this dead-letter queue,
+    /// as the stack wires a function to its own two queues.
+    pub fn wire<A: Action>(&self, app: App<A>) -> App<A> {
+        app.with_intake(Arc::new(SqsQueue::new(self.sqs.clone(), &self.queue)))
+            .with_dead_letters(Arc::new(SqsQueue::new(
+                self.sqs.clone(),
+                &self.dead_letters,
+            )))
+            .with_queues(FunctionQueues {
+                sqs: LazyClient::Ready(self.sqs.clone()),
+                dead_letters: self.dead_letters.clone(),
+                queue: Some(self.queue.clone()),
+            })
+    }
+
     pub async fn new() -> Self {
         let sqs =
             aws_sdk_sqs::Client::new(&ponte_devtools::moto::sdk_config(&moto_endpoint()).await);

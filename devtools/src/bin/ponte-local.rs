@@ -12,7 +12,9 @@
 //! `cargo lambda watch` runs the functions against them.
 
 use ponte::registry::ACTIONS;
-use ponte_devtools::examples::{LOCAL_WEBHOOK_TOKEN, local_webhooks};
+use ponte_devtools::examples::{
+    LOCAL_WEBHOOK_TOKEN, WELCOME_FUNCTION, local_webhooks, sales_routes, welcome_mapping,
+};
 use ponte_devtools::function::{LocalFunction, Output};
 use ponte_devtools::moto::{self, Moto};
 use ponte_devtools::runtime_api::InvocationResult;
@@ -240,15 +242,7 @@ async fn queued_then_delivered(
     log_dir: &Path,
 ) -> Result<bool, String> {
     let sqs = aws_sdk_sqs::Client::new(&moto::sdk_config(&moto.endpoint()).await);
-    let queue = sqs
-        .create_queue()
-        .queue_name(format!("ponte-local-{QUEUED_FUNCTION}"))
-        .send()
-        .await
-        .map_err(|e| format!("CreateQueue: {}", e.into_service_error()))?
-        .queue_url()
-        .unwrap_or_default()
-        .to_string();
+    let queue = create_queue(&sqs, &format!("ponte-local-{QUEUED_FUNCTION}")).await?;
     let mut env = moto::function_env(&moto.endpoint(), &secret_id(QUEUED_FUNCTION));
     env.push(("INTAKE_QUEUE_URL", queue.clone()));
     env.push(("RECORD_KEY_SECRET_ID", RECORD_KEY_SECRET_ID.into()));
@@ -339,6 +333,19 @@ async fn queued_then_delivered(
     Ok(ok)
 }
 
+/// Creates queue `name` in moto; its URL.
+async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, String> {
+    Ok(sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .map_err(|e| format!("CreateQueue: {}", e.into_service_error()))?
+        .queue_url()
+        .unwrap_or_default()
+        .to_string())
+}
+
 /// The messages on `queue` (of `function`), as SQS records of the event Lambda would send.
 async fn queue_records(
     sqs: &aws_sdk_sqs::Client,
@@ -368,7 +375,7 @@ async fn queue_records(
 
 /// The function that hands a lead over, the one it hands it to, and the form it comes from.
 const HANDING_FUNCTION: &str = "cloudchat-create-conversation";
-const HANDED_TO: &str = "cloudchat-proactive-whatsapp";
+const HANDED_TO: &str = WELCOME_FUNCTION;
 const HANDED_FORM: &str = "elementor-vendas.urlencoded.txt";
 
 /// A sales lead from an Elementor form takes its route: the ticket function opens the ticket
@@ -385,41 +392,16 @@ async fn handed_over_then_delivered(
     let secrets = moto::secrets_client(&moto.endpoint()).await;
     let mut queues = Vec::new();
     for function in [HANDING_FUNCTION, HANDED_TO] {
-        let url = sqs
-            .create_queue()
-            .queue_name(format!("ponte-local-fan-out-{function}"))
-            .send()
-            .await
-            .map_err(|e| format!("CreateQueue: {}", e.into_service_error()))?
-            .queue_url()
-            .unwrap_or_default()
-            .to_string();
-        queues.push(url);
+        queues.push(create_queue(&sqs, &format!("ponte-local-fan-out-{function}")).await?);
     }
     let example = |name: &str| {
         let function = ACTIONS.iter().find(|a| a.name == name).expect("registered");
         (function.example_connection)(&sandbox.url())
     };
     let mut tickets = example(HANDING_FUNCTION);
-    tickets["webhooks"] = json!({
-        "elementor": {"token": LOCAL_WEBHOOK_TOKEN, "routes": [
-            {"name": "testes", "when": "'teste' in (email or '')", "skip": true},
-            {"name": "vendas", "when": "interesse == 'Orçamento'", "mapping": "vendas",
-             "also": [{"function": HANDED_TO, "mapping": "boas_vindas"}]},
-            {"name": "resto", "mapping": "suporte"}
-        ]},
-        "mappings": {
-            "vendas": {"inbox_id": "5", "contact_email": "{{email}}",
-                       "message": {"content": "Olá {{ nome | first_name }}: {{ interesse }}"}},
-            "suporte": {"inbox_id": "3", "contact_email": "{{email}}",
-                        "message": {"content": "{{all_fields}}"}}
-        }
-    });
+    tickets["webhooks"] = sales_routes(LOCAL_WEBHOOK_TOKEN);
     let mut whatsapp = example(HANDED_TO);
-    whatsapp["webhooks"] = json!({"mappings": {"boas_vindas": {
-        "inbox_id": "9", "phone_number": "{{ whatsapp | phone }}",
-        "template_name": "boas_vindas", "nome": "{{ nome | first_name }}"
-    }}});
+    whatsapp["webhooks"] = welcome_mapping();
     let mut running = Vec::new();
     for (i, (function, connection)) in [(HANDING_FUNCTION, tickets), (HANDED_TO, whatsapp)]
         .into_iter()

@@ -239,7 +239,10 @@ mod recipes {
     #[test]
     fn a_typeform_submission_first_name_date_and_choices() {
         let typeform = real(Source::Typeform, "typeform.json", "application/json");
-        assert_eq!(render(&typeform, "{{ readable_ref_short_text | first_name }}"), "Laura");
+        assert_eq!(
+            render(&typeform, "{{ readable_ref_short_text | first_name }}"),
+            "Laura"
+        );
         assert_eq!(
             render(&typeform, "Recebido em {{ submitted_at | date }}"),
             "Recebido em 18/01/2018 16:17"
@@ -266,15 +269,24 @@ mod recipes {
         assert!(holds(&elementor, "interesse == 'Orçamento'"));
         assert!(holds(&elementor, "interesse in ['Orçamento', 'Proposta']"));
         assert!(holds(&elementor, "answers['Interesse'] == 'Orçamento'"));
-        assert!(!holds(&elementor, "'teste' in (email or '') or nome == 'Teste'"));
-        assert_eq!(render(&elementor, "{{ whatsapp | phone }}"), "+5585987696383");
+        assert!(!holds(
+            &elementor,
+            "'teste' in (email or '') or nome == 'Teste'"
+        ));
+        assert_eq!(
+            render(&elementor, "{{ whatsapp | phone }}"),
+            "+5585987696383"
+        );
         assert_eq!(render(&elementor, "{{ nome | title }}"), "Maria Souza Lima");
         let simple = real(
             Source::Elementor,
             "elementor-simple.urlencoded.txt",
             "application/x-www-form-urlencoded",
         );
-        assert!(holds(&simple, "'teste' in (email or '') or nome == 'Teste'"));
+        assert!(holds(
+            &simple,
+            "'teste' in (email or '') or nome == 'Teste'"
+        ));
     }
 
     #[test]
@@ -284,8 +296,14 @@ mod recipes {
         s.field("ddd", "DDD", "", Answer::text("(11)"));
         s.field("numero", "Celular", "", Answer::text("98765-4321"));
         let a = answers(&s);
-        assert_eq!(render(&a, "{{ phone_from(ddi, ddd, numero) }}"), "+5511987654321");
-        assert_eq!(render(&a, "{{ phone_from(ddd, numero) }}"), "+5511987654321");
+        assert_eq!(
+            render(&a, "{{ phone_from(ddi, ddd, numero) }}"),
+            "+5511987654321"
+        );
+        assert_eq!(
+            render(&a, "{{ phone_from(ddd, numero) }}"),
+            "+5511987654321"
+        );
         assert_eq!(render(&a, "{{ ddi ~ ddd ~ numero }}"), "+55(11)98765-4321");
     }
 }

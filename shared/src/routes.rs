@@ -108,15 +108,14 @@ impl Field for Routes {
                 routes.push((i, route(written, &path, p)));
             }
         }
-        let mut seen = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (i, route) in &routes {
-            if seen.contains(&route.name.as_str()) {
+            if !seen.insert(route.name.as_str()) {
                 p.add(
                     format!("{at}[{i}].name"),
                     format!("\"{}\" names another route already", route.name),
                 );
             }
-            seen.push(&route.name);
         }
         // Told only of a list read without problems: a `when` that did not compile reads as none.
         let catch_all = routes.iter().find(|(_, r)| r.when.is_none());

@@ -206,9 +206,11 @@ impl Webhooks {
                     .iter()
                     .map(|r| ("webhooks.routes".to_string(), r)),
             );
+        let named: std::collections::HashSet<&str> =
+            self.named.iter().map(|(n, _)| n.as_str()).collect();
         for (at, routes) in lists {
             for (path, name) in routes.mappings_named(&at) {
-                if !self.named.iter().any(|(n, _)| n == name) {
+                if !named.contains(name) {
                     let known: Vec<&str> = self.named.iter().map(|(n, _)| n.as_str()).collect();
                     let known = if known.is_empty() {
                         "there is no webhooks.mappings".to_string()

@@ -35,10 +35,12 @@ struct Args {
     out: PathBuf,
     chart: PathBuf,
     readme: Option<PathBuf>,
+    /// The cost-as-work-grows section ponte-growth wrote.
+    growth: Option<PathBuf>,
 }
 
 const USAGE: &str = "\
-usage: scripts/bench [--ponte BIN] [--floor BIN] [--peer-python PY] [--peer-dir DIR] [--runs N] [--warm N] [--sizes JSON] [--out MD] [--chart SVG] [--readme PATH]
+usage: scripts/bench [--ponte BIN] [--floor BIN] [--peer-python PY] [--peer-dir DIR] [--runs N] [--warm N] [--sizes JSON] [--out MD] [--chart SVG] [--readme PATH] [--growth MD]
 
 Measures Ponte's release binary beside the floor (a minimal Rust Lambda making the same call)
 and the Python peer in one run (cold starts, first events with and without a phone number, warm
@@ -54,6 +56,7 @@ overhead, batches, memory) and writes the results.
   --out MD            where the results go (default: BENCHMARKS.md)
   --chart SVG         where the chart goes (default: bench/chart.svg)
   --readme PATH       write the summary table between the benchmark markers of this README
+  --growth MD         a section ponte-growth wrote, to include in the results
   -h, --help          this text
 
 Exit status: 0 when every subject was measured and the results written, 1 when one could not
@@ -71,6 +74,7 @@ fn parse_args() -> Result<Args, String> {
         out: "BENCHMARKS.md".into(),
         chart: "bench/chart.svg".into(),
         readme: None,
+        growth: None,
     };
     let mut given = std::env::args().skip(1);
     while let Some(flag) = given.next() {
@@ -86,6 +90,7 @@ fn parse_args() -> Result<Args, String> {
             "--out" => args.out = value()?.into(),
             "--chart" => args.chart = value()?.into(),
             "--readme" => args.readme = Some(value()?.into()),
+            "--growth" => args.growth = Some(value()?.into()),
             other => return Err(format!("unknown argument {other:?} (see --help)")),
         }
     }
@@ -591,6 +596,13 @@ fn report(subjects: &[Subject<'_>], all: &[Results], sizes: Option<&Value>, args
             cost_per_million(warm(floor) + extra),
             cost_per_million(warm(peer) + extra)
         );
+    }
+    if let Some(growth) = args
+        .growth
+        .as_ref()
+        .and_then(|path| std::fs::read_to_string(path).ok())
+    {
+        md.push_str(&growth);
     }
     let _ = writeln!(
         md,

@@ -517,7 +517,7 @@ fn report(subjects: &[Subject<'_>], all: &[Results], sizes: Option<&Value>, args
     let _ = writeln!(md, "## Method\n");
     let _ = writeln!(
         md,
-        "- **Subjects**: `{}` (Ponte's build, x86_64 here); the floor `{}` (`devtools/src/bin/ponte-floor.rs`), the least a Rust Lambda can do for the same call: it reads the same secret and posts each body as it came, with no mapping, validation, idempotency or dead letters, built with the same release profile and TLS stack; and the Python peer `bench/peer/app.py`, the same action written the idiomatic way with Powertools for AWS Lambda (cached secret, `BatchProcessor`) and `requests`, run by AWS's runtime interface client `awslambdaric`.",
+        "- **Subjects**: `{}` (Ponte's build, x86_64 here); the floor `{}` (`devtools/src/bin/ponte-floor.rs`), the least a Rust Lambda can do for the same call: it reads the same secret and posts each body as it came, with no mapping, validation, idempotency or dead letters, on the same TLS stack, and built as a user would build it: with cargo's default release profile (`scripts/bench`); and the Python peer `bench/peer/app.py`, the same action written the idiomatic way with Powertools for AWS Lambda (cached secret, `BatchProcessor`) and `requests`, run by AWS's runtime interface client `awslambdaric`.",
         args.ponte.display(),
         args.floor.display()
     );

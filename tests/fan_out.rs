@@ -18,7 +18,7 @@ use ponte_devtools::examples::{WELCOME_FUNCTION, sales_routes, welcome_mapping};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use support::queues::Queues;
+use support::queues::{Queues, deployed_settings};
 use support::*;
 use wiremock::matchers::{body_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -40,25 +40,12 @@ fn whatsapp_secret(server: &MockServer) -> Value {
            "webhooks": welcome_mapping()})
 }
 
-fn settings(secret: &str) -> Settings {
-    Settings {
-        secret_id: Some(secret.to_string()),
-        secret_max_age: Duration::ZERO,
-        retry: ponte::retry::RetryPolicy {
-            max_attempts: 1,
-            ..Default::default()
-        },
-        idempotency_ttl: Duration::from_secs(3600),
-        ..Settings::default()
-    }
-}
-
 /// Leads without an id (Elementor's) are known by their content for a short window only: here
 /// none at all, so that only what a kept record says keeps a part from being done twice.
 fn forgetful(secret: &str) -> Settings {
     Settings {
         content_dedup_window: Duration::ZERO,
-        ..settings(secret)
+        ..deployed_settings(secret)
     }
 }
 
@@ -93,7 +80,7 @@ struct Stack {
 
 impl Stack {
     async fn new(hand_over_url: Option<&str>) -> Self {
-        Self::with(hand_over_url, settings).await
+        Self::with(hand_over_url, deployed_settings).await
     }
 
     /// The stack, the ticket function set up by `tickets_settings`.
@@ -107,7 +94,11 @@ impl Stack {
         let url = hand_over_url.unwrap_or(&whatsapp_queues.queue);
         let tickets = function(tickets_settings(&tickets_secret), &tickets_queues, &claims)
             .with_hand_over(hand_over(&tickets_queues, url));
-        let whatsapp = function(settings(&whatsapp_secret_id), &whatsapp_queues, &claims);
+        let whatsapp = function(
+            deployed_settings(&whatsapp_secret_id),
+            &whatsapp_queues,
+            &claims,
+        );
         Self {
             server,
             tickets_secret,

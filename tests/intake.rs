@@ -17,27 +17,12 @@ use ponte::{App, Settings};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use support::queues::Queues;
+use support::queues::{Queues, deployed_settings};
 use support::*;
 use wiremock::matchers::{body_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 type CloudChat = App<CloudChatCreateConversation>;
-
-/// Settings for these tests: one provider call per delivery, the secret read on every event
-/// (so that a fix is seen at once), and deliveries remembered.
-fn settings(secret: &str) -> Settings {
-    Settings {
-        secret_id: Some(secret.to_string()),
-        secret_max_age: Duration::ZERO,
-        retry: ponte::retry::RetryPolicy {
-            max_attempts: 1,
-            ..Default::default()
-        },
-        idempotency_ttl: Duration::from_secs(3600),
-        ..Settings::default()
-    }
-}
 
 /// A function reading `secret` from `secrets`, keeping requests on `queues`, and remembering
 /// deliveries in `claims` (shared, as the DynamoDB table is shared by every container).
@@ -49,7 +34,7 @@ fn function(
 ) -> CloudChat {
     let claims: Arc<dyn IdempotencyStore> = claims.clone();
     let app = App::new(
-        settings(secret),
+        deployed_settings(secret),
         Arc::new(SecretsManagerStore::new(secrets)),
     )
     .with_idempotency(claims);
@@ -288,7 +273,7 @@ async fn when_the_request_cannot_be_queued_the_answer_is_503() {
     let unreachable = aws_sdk_sqs::Client::new(&ponte_devtools::moto::sdk_config(&closed).await);
     let queue = format!("{closed}/000000000000/intake");
     let app = CloudChat::new(
-        settings(&secret),
+        deployed_settings(&secret),
         Arc::new(SecretsManagerStore::new(secrets_client().await)),
     )
     .with_intake(Arc::new(SqsQueue::new(unreachable, queue)))
@@ -584,7 +569,7 @@ async fn a_long_outage_is_waited_out_and_every_lead_is_delivered_once() {
     let claims = Arc::new(InMemoryStore::new());
     let settings = Settings {
         queue_backoff: Duration::from_secs(1),
-        ..settings(&secret)
+        ..deployed_settings(&secret)
     };
     let claims_store: Arc<dyn IdempotencyStore> = claims.clone();
     let app = App::new(

@@ -7,6 +7,22 @@ use ponte::queue::{FunctionQueues, SqsQueue};
 use ponte::{Action, App};
 use serde_json::{Value, json};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// Settings for a function wired to its queues in these tests: one provider call per delivery,
+/// the secret read on every event (so that a fix is seen at once), and deliveries remembered.
+pub fn deployed_settings(secret: &str) -> ponte::Settings {
+    ponte::Settings {
+        secret_id: Some(secret.to_string()),
+        secret_max_age: Duration::ZERO,
+        retry: ponte::retry::RetryPolicy {
+            max_attempts: 1,
+            ..Default::default()
+        },
+        idempotency_ttl: Duration::from_secs(3600),
+        ..ponte::Settings::default()
+    }
+}
 
 /// A function's two queues in moto.
 pub struct Queues {

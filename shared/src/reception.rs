@@ -557,13 +557,7 @@ fn plan_of<'s, A: Action>(
     let Some(source) = endpoint.source() else {
         return app.built_in_mapping().map(Plan::Mapping);
     };
-    let own = webhooks.settings(source.name());
-    if let Some(routes) = own.and_then(|s| s.routes.as_ref()) {
-        return Ok(Plan::Routes(routes));
-    }
-    if let Some(mapping) = own.and_then(|s| s.mapping.as_ref()) {
-        return Ok(Plan::Mapping(mapping));
-    }
+    // The source's own routes or mapping come before the shared ones (`routes_for` says which).
     if let Some(routes) = webhooks.routes_for(source) {
         return Ok(Plan::Routes(routes));
     }

@@ -20,6 +20,9 @@ pub enum Output {
 pub struct LocalFunction {
     api: RuntimeApi,
     child: Child,
+    /// The captured output, read as it comes: a pipe left unread would block a function that
+    /// prints more than the pipe holds (64 KB), as a verbose log level does.
+    captured: Option<tokio::task::JoinHandle<String>>,
 }
 
 impl LocalFunction {
@@ -72,10 +75,25 @@ impl LocalFunction {
                 command.stdout(file).stderr(copy);
             }
         }
-        let child = command
+        let mut child = command
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
-        Ok(Self { api, child })
+        let captured = match (child.stdout.take(), child.stderr.take()) {
+            (Some(mut stdout), Some(mut stderr)) => Some(tokio::spawn(async move {
+                let (mut out, mut err) = (String::new(), String::new());
+                let _ = tokio::join!(
+                    stdout.read_to_string(&mut out),
+                    stderr.read_to_string(&mut err)
+                );
+                out + &err
+            })),
+            _ => None,
+        };
+        Ok(Self {
+            api,
+            child,
+            captured,
+        })
     }
 
     /// One invocation, as Lambda would make it, with `budget` as its time limit.
@@ -97,13 +115,9 @@ impl LocalFunction {
     pub async fn stop(mut self) -> String {
         let _ = self.child.start_kill();
         let _ = self.child.wait().await;
-        let mut out = String::new();
-        if let Some(mut stdout) = self.child.stdout.take() {
-            let _ = stdout.read_to_string(&mut out).await;
+        match self.captured.take() {
+            Some(captured) => captured.await.unwrap_or_default(),
+            None => String::new(),
         }
-        if let Some(mut stderr) = self.child.stderr.take() {
-            let _ = stderr.read_to_string(&mut out).await;
-        }
-        out
     }
 }

@@ -486,13 +486,7 @@ fn outcome<A: Action>(result: Result<Delivered, Failure>, about: Map<String, Val
 }
 
 fn failed<A: Action>(failure: &Failure, about: Map<String, Value>) -> HttpAnswer {
-    let retry_after = match failure {
-        Failure::ProviderUnavailable {
-            retry_after_seconds,
-            ..
-        } => *retry_after_seconds,
-        _ => None,
-    };
+    let retry_after = failure.retry_after_seconds();
     let mut body = json!({"ok": false, "action": A::NAME, "error": failure.to_json()});
     if let Some(provider) = failure.provider_json() {
         body["provider"] = provider;

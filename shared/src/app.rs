@@ -14,6 +14,7 @@ use crate::fan_out::HandOverQueues;
 use crate::idempotency::{DynamoStore, IdempotencyStore};
 use crate::intake::IntakeQueue;
 use crate::intake::RecordKey;
+use crate::pace::{DynamoTurns, Patience, TurnStore};
 use crate::queue::{FunctionQueues, SqsQueue};
 use crate::report::{DeliveryId, Preview, Report};
 use crate::secrets::{ConnectionCache, Lease, SecretStore, SecretsManagerStore};
@@ -104,6 +105,12 @@ impl<A: Action> App<A> {
         self.queues.as_ref()
     }
 
+    /// Keeps the provider's pace in `store`, shared by every instance (see [`crate::pace`]).
+    pub fn with_pace(mut self, store: Arc<dyn TurnStore>) -> Self {
+        self.core = self.core.with_pace(store);
+        self
+    }
+
     pub fn with_idempotency(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
         self.core = self.core.with_idempotency(store);
         self
@@ -149,11 +156,14 @@ impl<A: Action> App<A> {
         }
         match table {
             Some(table) => {
-                app = app.with_idempotency(Arc::new(DynamoStore::from_config(&aws, table)));
+                let client = Arc::new(LazyClient::from_config(&aws, aws_sdk_dynamodb::Client::new));
+                let claims = DynamoStore::with_client(client.clone(), &table);
+                app = app.with_idempotency(Arc::new(claims));
+                app = app.with_pace(Arc::new(DynamoTurns::with_client(client, table)));
             }
             None => tracing::info!(
                 action = A::NAME,
-                "IDEMPOTENCY_TABLE is not set: duplicates are caught only within this container"
+                "IDEMPOTENCY_TABLE is not set: duplicates are caught, and the provider's pace kept, only within this container"
             ),
         }
         if let Some(queue) = queue {
@@ -190,8 +200,9 @@ impl<A: Action> App<A> {
         payload: &Value,
         deadline: Option<Instant>,
         id: Option<DeliveryId<'_>>,
+        patience: Patience,
     ) -> Report {
-        self.core.deliver(payload, deadline, id).await
+        self.core.deliver(payload, deadline, id, patience).await
     }
 
     /// What a delivery would send, without sending it (see [`DeliveryCore::preview`]).

@@ -12,6 +12,10 @@ pub trait Connection: Sized + Send + Sync + 'static {
     /// The provider's name, for messages ("Cloud Chat").
     const PROVIDER: &'static str;
 
+    /// The calls a second the provider allows one connection, unless its secret says
+    /// (`requests_per_second`, see [`crate::pace`]); a cautious figure unless it is known.
+    const REQUESTS_PER_SECOND: f64 = 10.0;
+
     /// Reads the connection; problems name the secret's keys, never their values.
     fn from_secret(value: &Value) -> Result<Self, Problems>;
 }
@@ -20,6 +24,9 @@ pub trait Connection: Sized + Send + Sync + 'static {
 /// secret keeps beside it: what the delivery core reads, knowing nothing of the rest.
 pub trait HoldsConnection<C> {
     fn connection(&self) -> &C;
+
+    /// The calls a second this connection may make ([`crate::pace`]).
+    fn requests_per_second(&self) -> f64;
 }
 
 /// A provider's connection secret, declared with `#[declared]`: its keys are read from the
@@ -27,6 +34,10 @@ pub trait HoldsConnection<C> {
 pub trait ProviderConnection: DeclaredObject + Send + Sync + 'static {
     /// The provider's name, for messages ("Cloud Chat").
     const PROVIDER: &'static str;
+
+    /// The calls a second the provider allows one connection: what it documents, or a
+    /// cautious figure where it documents none (the secret's `requests_per_second` overrides it).
+    const REQUESTS_PER_SECOND: f64;
 
     /// The secret's keys as the operator writes them, for the template's descriptions
     /// (`{"token": "...", "base_url": "https://..."}`).
@@ -39,6 +50,7 @@ pub trait ProviderConnection: DeclaredObject + Send + Sync + 'static {
 
 impl<T: ProviderConnection> Connection for T {
     const PROVIDER: &'static str = <T as ProviderConnection>::PROVIDER;
+    const REQUESTS_PER_SECOND: f64 = <T as ProviderConnection>::REQUESTS_PER_SECOND;
 
     fn from_secret(value: &Value) -> Result<Self, Problems> {
         read_declared(value, &ValidationContext::default())

@@ -8,6 +8,7 @@ use crate::action::{Action, ValidationContext};
 use crate::connection::{Connection, HoldsConnection};
 use crate::failure::Failure;
 use crate::idempotency::{self, Claim, IdempotencyStore, InMemoryStore, Stored};
+use crate::pace::{self, Pace, Patience};
 use crate::provider::{ProviderClient, ProviderResponse};
 use crate::report::{Delivered, DeliveryId, Preview, Report, Trace};
 use crate::secrets::{ConnectionCache, Lease, SecretStore};
@@ -15,7 +16,7 @@ use crate::settings::Settings;
 use serde_json::Value;
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 /// Delivers payloads of action `A` with the connection found in a secret of type `S` (the
@@ -26,6 +27,8 @@ pub struct DeliveryCore<A: Action, S> {
     connection: ConnectionCache<S>,
     provider: ProviderClient,
     idempotency: Arc<dyn IdempotencyStore>,
+    /// The connection's turns at the provider, shared with every instance when a table is set.
+    pace: Pace,
     _action: PhantomData<fn() -> A>,
 }
 
@@ -35,6 +38,7 @@ impl<A: Action, S: Connection + HoldsConnection<A::Connection>> DeliveryCore<A, 
     pub fn new(settings: Settings, store: Arc<dyn SecretStore>) -> Self {
         Self {
             idempotency: Arc::new(InMemoryStore::new()),
+            pace: Pace::default(),
             validation: ValidationContext {
                 phone_region: settings.phone_region,
             },
@@ -54,6 +58,12 @@ impl<A: Action, S: Connection + HoldsConnection<A::Connection>> DeliveryCore<A, 
         self
     }
 
+    /// Keeps the provider's pace in `store` (the stack's table), shared by every instance.
+    pub fn with_pace(mut self, store: Arc<dyn pace::TurnStore>) -> Self {
+        self.pace = Pace::new(store);
+        self
+    }
+
     /// Makes what the provider's client makes at start-up (see [`ProviderClient::prepare`]).
     pub fn prepare(&self) {
         self.provider.prepare();
@@ -69,17 +79,21 @@ impl<A: Action, S: Connection + HoldsConnection<A::Connection>> DeliveryCore<A, 
     }
 
     /// Validates one payload and sends it to the provider, once per delivery: `id` is the
-    /// delivery's own id when its source gives one (else the request itself identifies it).
+    /// delivery's own id when its source gives one (else the request itself identifies it);
+    /// `patience` is how long it may wait for the connection's turn at the provider.
     pub async fn deliver(
         &self,
         payload: &Value,
         deadline: Option<Instant>,
         id: Option<DeliveryId<'_>>,
+        patience: Patience,
     ) -> Report {
         match A::validate(payload, &self.validation) {
             Ok(request) => {
                 let mut trace = Trace::default();
-                let result = self.send_once(&request, deadline, id, &mut trace).await;
+                let result = self
+                    .send_once(&request, deadline, id, patience, &mut trace)
+                    .await;
                 Report {
                     contact: A::contact_for_log(&request),
                     trace,
@@ -112,6 +126,7 @@ impl<A: Action, S: Connection + HoldsConnection<A::Connection>> DeliveryCore<A, 
         request: &A::Request,
         deadline: Option<Instant>,
         id: Option<DeliveryId<'_>>,
+        patience: Patience,
         trace: &mut Trace,
     ) -> Result<Delivered, Failure> {
         let lease = self
@@ -159,7 +174,9 @@ impl<A: Action, S: Connection + HoldsConnection<A::Connection>> DeliveryCore<A, 
             }
             Ok(Claim::Fresh) => {}
         }
-        let result = self.send(request, lease, call, deadline, trace).await;
+        let result = self
+            .send(request, lease, call, deadline, patience, trace)
+            .await;
         let recorded = match &result {
             Ok(delivered) => {
                 let stored = Stored {
@@ -192,18 +209,35 @@ impl<A: Action, S: Connection + HoldsConnection<A::Connection>> DeliveryCore<A, 
         result
     }
 
-    /// Calls the provider: again, with a freshly read secret, after a 401 (once); again after
-    /// a retryable failure, as the retry policy allows. `trace` counts the calls and their time.
+    /// Calls the provider, each call in the connection's turn: again, with a freshly read
+    /// secret, after a 401 (once); again after a retryable failure, as the retry policy allows.
+    /// A 429 holds the connection's turns for its `Retry-After`. `trace` counts the calls and
+    /// their time.
     async fn send(
         &self,
         request: &A::Request,
         mut lease: Lease<S>,
         mut call: crate::provider::ProviderRequest,
         deadline: Option<Instant>,
+        patience: Patience,
         trace: &mut Trace,
     ) -> Result<Delivered, Failure> {
         let mut refreshed = false;
         loop {
+            let connection = pace::connection_key(&call.url, &call.headers);
+            let rate = lease.secret.requests_per_second();
+            let within = pace::latest_turn(
+                Instant::now(),
+                patience,
+                deadline,
+                self.settings.request_timeout,
+            );
+            let waiting = Instant::now();
+            self.pace
+                .wait_turn(&connection, rate, within)
+                .instrument(tracing::info_span!("pace"))
+                .await?;
+            trace.paced_ms += waiting.elapsed().as_millis() as u64;
             trace.attempts += 1;
             let called = Instant::now();
             let answer = self
@@ -229,11 +263,19 @@ impl<A: Action, S: Connection + HoldsConnection<A::Connection>> DeliveryCore<A, 
                 },
                 Err(failure) => failure,
             };
+            let limited = failure.provider_status() == Some(429);
+            if limited {
+                let asked = failure.retry_after_seconds().map(Duration::from_secs);
+                self.pace.hold(&connection, asked).await;
+            }
             let wait =
                 self.settings
                     .retry
                     .delay(trace.attempts, &failure, deadline, fastrand::f64());
             match wait {
+                // After a 429 the next call waits for the connection's turn, which the hold
+                // has moved past the provider's `Retry-After`.
+                Some(_) if limited => {}
                 Some(wait) => {
                     tracing::info!(
                         action = A::NAME,

@@ -101,6 +101,10 @@ pub enum Failure {
     #[error("the submission could not be handed to {function}: {reason}")]
     HandOverUnavailable { function: String, reason: String },
     /// Secrets Manager could not be reached or failed; trying again later may work.
+    #[error(
+        "the provider's allowance for this connection is taken for the next {wait_seconds} s; nothing was sent"
+    )]
+    Paced { wait_seconds: u64 },
     #[error("the connection secret could not be read: {0}")]
     SecretUnavailable(String),
     /// The provider answered with a 4xx (other than 429): the same request will fail again.
@@ -143,6 +147,7 @@ impl Failure {
             Failure::Configuration(_) | Failure::UnknownMapping(_) => "configuration",
             Failure::SecretUnavailable(_) => "secret_unavailable",
             Failure::HandOverUnavailable { .. } => "hand_over_unavailable",
+            Failure::Paced { .. } => "paced",
             Failure::ProviderRejected { .. } => "provider_rejected",
             Failure::ProviderUnavailable {
                 timed_out: true, ..
@@ -170,7 +175,9 @@ impl Failure {
             Failure::IdempotencyUnavailable(_) => 503,
             Failure::UnknownSource(_) => 404,
             Failure::Configuration(_) | Failure::UnknownMapping(_) => 500,
-            Failure::SecretUnavailable(_) | Failure::HandOverUnavailable { .. } => 503,
+            Failure::SecretUnavailable(_)
+            | Failure::HandOverUnavailable { .. }
+            | Failure::Paced { .. } => 503,
             Failure::ProviderRejected { .. } => 422,
             Failure::ProviderUnavailable {
                 timed_out: true, ..
@@ -201,6 +208,7 @@ impl Failure {
             Failure::ProviderUnavailable { .. }
             | Failure::SecretUnavailable(_)
             | Failure::HandOverUnavailable { .. }
+            | Failure::Paced { .. }
             | Failure::InProgress
             | Failure::IdempotencyUnavailable(_) => Retry::Later,
             // Our credentials, or the setup: the same delivery succeeds once an operator fixes it.
@@ -228,6 +236,19 @@ impl Failure {
     }
 
     /// The provider's HTTP status, when the provider answered.
+    /// How long to wait before trying again, when it is known: the provider's `Retry-After`,
+    /// or the time until the connection's next turn ([`crate::pace`]).
+    pub fn retry_after_seconds(&self) -> Option<u64> {
+        match self {
+            Failure::ProviderUnavailable {
+                retry_after_seconds,
+                ..
+            } => *retry_after_seconds,
+            Failure::Paced { wait_seconds } => Some(*wait_seconds),
+            _ => None,
+        }
+    }
+
     pub fn provider_status(&self) -> Option<u16> {
         match self {
             Failure::ProviderRejected { status, .. } => Some(*status),

@@ -28,7 +28,7 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What a claim found.
@@ -269,21 +269,27 @@ impl IdempotencyStore for InMemoryStore {
 /// Items: `id` (the key), `status` (`INPROGRESS` or `COMPLETED`), `in_progress_expiry` (epoch
 /// ms), `expiration` (epoch s, the table's TTL attribute) and `data` (the stored answer).
 pub struct DynamoStore {
-    client: LazyClient<aws_sdk_dynamodb::Client>,
+    client: Arc<LazyClient<aws_sdk_dynamodb::Client>>,
     table: String,
 }
 
 impl DynamoStore {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
-        Self {
-            client: LazyClient::Ready(client),
-            table: table.into(),
-        }
+        Self::with_client(Arc::new(LazyClient::Ready(client)), table)
     }
 
     pub fn from_config(config: &SdkConfig, table: impl Into<String>) -> Self {
+        let client = LazyClient::from_config(config, aws_sdk_dynamodb::Client::new);
+        Self::with_client(Arc::new(client), table)
+    }
+
+    /// With a client shared with the function's other users of the table ([`crate::pace`]).
+    pub fn with_client(
+        client: Arc<LazyClient<aws_sdk_dynamodb::Client>>,
+        table: impl Into<String>,
+    ) -> Self {
         Self {
-            client: LazyClient::from_config(config, aws_sdk_dynamodb::Client::new),
+            client,
             table: table.into(),
         }
     }

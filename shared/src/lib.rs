@@ -36,6 +36,7 @@ pub mod mapping;
 pub mod mask;
 pub mod metrics;
 pub mod outcome;
+pub mod pace;
 pub mod phone;
 pub mod provider;
 pub mod queue;

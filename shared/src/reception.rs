@@ -22,6 +22,7 @@ use crate::idempotency;
 use crate::intake::Proof;
 use crate::limits::MAX_RECORD_BYTES;
 use crate::mapping::{Context, Mapping};
+use crate::pace::Patience;
 use crate::received::{Received, SubmissionPreview, SubmissionReport, TargetReport, part_done};
 use crate::report::{DeliveryId, Report};
 use crate::routes::{Routes, Target, Then};
@@ -349,7 +350,7 @@ async fn deliver_each<A: Action>(
     // The endpoint's operator settings are part of each delivery's key: the same submission
     // sent to `?inbox_id=3` and to `?inbox_id=5` is two deliveries.
     let scope = idempotency::scope_of(&arrival.request.query);
-    let deadline = answer_by(endpoint, deadline);
+    let (deadline, patience) = waits(app, endpoint, arrival, deadline);
     let mut reports = Vec::with_capacity(deliveries.len());
     for delivery in deliveries {
         let here_done = arrival
@@ -363,7 +364,7 @@ async fn deliver_each<A: Action>(
                     value,
                     scope: &scope,
                 });
-                Some(app.deliver(payload, deadline, id).await)
+                Some(app.deliver(payload, deadline, id, patience).await)
             }
             Some(Err(failure)) => Some(Report::failed(failure.clone())),
             None => None,
@@ -580,13 +581,25 @@ fn mapping_query(request: &HttpRequest) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The invocation's deadline, or sooner when the sender waits less for its answer.
-fn answer_by(endpoint: Endpoint, deadline: Option<Instant>) -> Option<Instant> {
-    match (endpoint.answer_within(), deadline) {
+/// How long a request's deliveries may take, and wait for their turn at the provider: a sender
+/// on the line is answered within what it waits (the invocation's deadline, or sooner when the
+/// source says) and waits briefly for a turn; a kept request, whose sender has long been
+/// answered, has its whole invocation.
+fn waits<A: Action>(
+    app: &App<A>,
+    endpoint: Endpoint,
+    arrival: &Arrival<'_>,
+    deadline: Option<Instant>,
+) -> (Option<Instant>, Patience) {
+    if arrival.received_at.is_some() {
+        return (deadline, Patience::Invocation);
+    }
+    let answer_by = match (endpoint.answer_within(), deadline) {
         (Some(within), Some(deadline)) => Some(deadline.min(Instant::now() + within)),
         (Some(within), None) => Some(Instant::now() + within),
         (None, deadline) => deadline,
-    }
+    };
+    (answer_by, Patience::Brief(app.settings().http_pace_wait))
 }
 
 /// A public endpoint is the operator's choice, said again on every request so that it is seen.

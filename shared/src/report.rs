@@ -34,6 +34,8 @@ pub struct Trace {
     pub idempotency_key: String,
     /// Milliseconds spent waiting for the provider, all calls together.
     pub provider_ms: u64,
+    /// Milliseconds spent waiting for the connection's turns ([`crate::pace`]).
+    pub paced_ms: u64,
 }
 
 impl Report {

@@ -61,6 +61,10 @@ pub struct Settings {
     /// `Retry-After` is waited at least. With the template's `MaxReceiveCount` (14) that is more
     /// than a day of retries before a message becomes a dead letter.
     pub queue_backoff: Duration,
+    /// `HTTP_PACE_WAIT_MS` (2000): how long a request whose sender waits on the line may wait
+    /// for the connection's turn at the provider ([`crate::pace`]); a turn further away keeps
+    /// the request on the function's queue (202) to be sent in its turn.
+    pub http_pace_wait: Duration,
     /// `SIGNED_DELIVERY_MAX_AGE_SECONDS` (604800, 7 days): a signed form delivery submitted
     /// longer ago is refused at the HTTP edge: past the idempotency TTL it could no longer be
     /// told from a captured request played again.
@@ -98,6 +102,7 @@ impl Default for Settings {
             record_max_age: Duration::from_secs(DEFAULT_RECORD_MAX_AGE_SECONDS),
             content_dedup_window: Duration::from_secs(DEFAULT_CONTENT_DEDUP_WINDOW_SECONDS),
             queue_backoff: Duration::from_secs(30),
+            http_pace_wait: Duration::from_millis(2000),
             signed_delivery_max_age: Duration::from_secs(DEFAULT_SIGNED_DELIVERY_MAX_AGE_SECONDS),
             max_submissions_per_request: 100,
             dead_letter_queue_url: None,
@@ -180,6 +185,7 @@ impl Settings {
                 DEFAULT_RECORD_MAX_AGE_SECONDS,
             )?),
             queue_backoff: Duration::from_secs(number("QUEUE_BACKOFF_SECONDS", 30)?.max(1)),
+            http_pace_wait: Duration::from_millis(number("HTTP_PACE_WAIT_MS", 2000)?),
             signed_delivery_max_age: Duration::from_secs(number(
                 "SIGNED_DELIVERY_MAX_AGE_SECONDS",
                 DEFAULT_SIGNED_DELIVERY_MAX_AGE_SECONDS,

@@ -16,6 +16,7 @@ use crate::intake::{IntakeRecord, RecordKey};
 use crate::json::parse;
 use crate::limits::{MAX_BODY_BYTES, MAX_RECORD_BYTES};
 use crate::outcome::{log_outcome, log_received};
+use crate::pace::Patience;
 use crate::received::{Arrived, Disposition, Received, SubmissionPreview, disposition};
 use crate::reception::{self, Arrival};
 use crate::report::{DeliveryId, Report};
@@ -99,7 +100,8 @@ async fn run_record<A: Action>(
                 value,
                 scope: "",
             });
-            app.deliver(&payload, deadline, id).await
+            app.deliver(&payload, deadline, id, Patience::Invocation)
+                .await
         }
         Err(failure) => Report::failed(failure),
     };
@@ -132,19 +134,17 @@ const LONGEST_VISIBILITY: u64 = 12 * 3600;
 
 /// How long a message that failed for now on its `receives`-th receive stays out of sight:
 /// the setting's first wait, doubled on each receive, up to twelve hours; at least what the
-/// provider asked for (`Retry-After`).
+/// provider asked for (`Retry-After`). A message that only waits for the connection's next
+/// turn at the provider ([`crate::pace`]) is hidden for exactly that wait: nothing failed.
 pub fn backoff(first: std::time::Duration, receives: u32, failure: &Failure) -> u64 {
+    if let Failure::Paced { wait_seconds } = failure {
+        return (*wait_seconds).clamp(1, LONGEST_VISIBILITY);
+    }
     let doubled = first
         .as_secs()
         .max(1)
         .saturating_mul(1u64 << receives.saturating_sub(1).min(20));
-    let asked = match failure {
-        Failure::ProviderUnavailable {
-            retry_after_seconds: Some(seconds),
-            ..
-        } => *seconds,
-        _ => 0,
-    };
+    let asked = failure.retry_after_seconds().unwrap_or(0);
     doubled.max(asked).min(LONGEST_VISIBILITY)
 }
 
@@ -363,5 +363,11 @@ mod tests {
             timed_out: false,
         };
         assert_eq!(backoff(Duration::from_secs(30), 1, &limited), 900);
+        let paced = Failure::Paced { wait_seconds: 7 };
+        assert_eq!(
+            backoff(Duration::from_secs(30), 5, &paced),
+            7,
+            "a record waiting for its turn is hidden for that wait, however often it came"
+        );
     }
 }

@@ -300,11 +300,39 @@ fn parse_mapping(template: &Value, path: &str, problems: &mut Problems) -> Optio
 pub struct Setup<C> {
     pub connection: C,
     pub webhooks: Webhooks,
+    /// The secret's `requests_per_second`, else the provider's own figure.
+    pub requests_per_second: f64,
 }
 
 impl<C> crate::connection::HoldsConnection<C> for Setup<C> {
     fn connection(&self) -> &C {
         &self.connection
+    }
+
+    fn requests_per_second(&self) -> f64 {
+        self.requests_per_second
+    }
+}
+
+/// The secret's `requests_per_second`: a positive number within what [`crate::pace`] keeps.
+fn read_rate(secret: &Value, default: f64, problems: &mut Problems) -> f64 {
+    use crate::pace::{MAX_REQUESTS_PER_SECOND, MIN_REQUESTS_PER_SECOND};
+    match secret.get("requests_per_second") {
+        None | Some(Value::Null) => default,
+        Some(value) => match value.as_f64() {
+            Some(rate) if (MIN_REQUESTS_PER_SECOND..=MAX_REQUESTS_PER_SECOND).contains(&rate) => {
+                rate
+            }
+            _ => {
+                problems.add(
+                    "requests_per_second",
+                    format!(
+                        "must be the calls a second the provider allows this connection: a number from one an hour ({MIN_REQUESTS_PER_SECOND:.5}) to {MAX_REQUESTS_PER_SECOND}"
+                    ),
+                );
+                default
+            }
+        },
     }
 }
 
@@ -314,13 +342,15 @@ impl<C: Connection> Connection for Setup<C> {
     fn from_secret(value: &Value) -> Result<Self, Problems> {
         let connection = C::from_secret(value);
         let webhooks = Webhooks::from_secret(value);
+        let mut problems = Problems::new();
+        let requests_per_second = read_rate(value, C::REQUESTS_PER_SECOND, &mut problems);
         match (connection, webhooks) {
-            (Ok(connection), Ok(webhooks)) => Ok(Self {
+            (Ok(connection), Ok(webhooks)) if problems.is_empty() => Ok(Self {
                 connection,
                 webhooks,
+                requests_per_second,
             }),
             (connection, webhooks) => {
-                let mut problems = Problems::new();
                 for p in connection.err().iter().chain(webhooks.err().iter()) {
                     p.list()
                         .iter()

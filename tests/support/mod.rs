@@ -215,7 +215,11 @@ pub fn assert_configuration_told_by_kind(answer: &(u16, Value), hidden: &str) {
 
 /// What the log line of a delivery of `payload` says went wrong: the failure's full message.
 pub async fn logged_failure<A: Action>(app: &App<A>, payload: &Value) -> String {
-    match app.deliver(payload, None, None).await.result {
+    match app
+        .deliver(payload, None, None, ponte::pace::Patience::Invocation)
+        .await
+        .result
+    {
         Ok(delivered) => panic!("delivered: {delivered:?}"),
         Err(failure) => failure.to_string(),
     }

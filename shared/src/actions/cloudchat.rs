@@ -24,6 +24,9 @@ impl Hosted for CloudChatConnection {
 
 impl ProviderConnection for CloudChatConnection {
     const PROVIDER: &'static str = "Cloud Chat";
+    /// Cloud Chat runs on Chatwoot, whose rate limiter (rack-attack) allows 3,000 requests a
+    /// minute by default.
+    const REQUESTS_PER_SECOND: f64 = 50.0;
     const SECRET_SHAPE: &'static str = r#"{"api_access_token": "...", "account_id": "123", "base_url": "https://<your cloud chat domain>"}"#;
 
     fn example(base_url: &str) -> Value {

@@ -37,6 +37,8 @@ impl Hosted for SacflowConnection {
 
 impl ProviderConnection for SacflowConnection {
     const PROVIDER: &'static str = "Sacflow";
+    /// Sacflow documents no limit: ten a second is a cautious start.
+    const REQUESTS_PER_SECOND: f64 = 10.0;
     const SECRET_SHAPE: &'static str =
         r#"{"token": "...", "account_id": 123, "base_url": "https://api.sacflow.io"}"#;
 

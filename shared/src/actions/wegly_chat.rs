@@ -54,6 +54,8 @@ impl Hosted for WeglyConnection {
 
 impl ProviderConnection for WeglyConnection {
     const PROVIDER: &'static str = "Wegly";
+    /// Wegly documents no limit: ten a second is a cautious start.
+    const REQUESTS_PER_SECOND: f64 = 10.0;
     const SECRET_SHAPE: &'static str = r#"{"token": "...", "base_url": "https://api.wegly.com.br", "origin": "https://<allowed domain, if the key is restricted>"}"#;
 
     fn example(base_url: &str) -> Value {

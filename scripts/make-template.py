@@ -143,8 +143,8 @@ OTHER_PARAMETERS = r"""  QueueKmsKeyArn:
     MinValue: 2
     MaxValue: 1000
     Description: >-
-      The most concurrent invocations one function's queue drives, so that a backlog drains at a
-      pace the provider's rate limit holds.
+      The most concurrent invocations one function's queue drives. The rate of provider calls is
+      the connection secret's requests_per_second, kept across all instances.
   ApiThrottlingRateLimit:
     Type: Number
     Default: 20
@@ -385,6 +385,14 @@ def function_block(f):
               Condition:
                 ForAllValues:StringLike:
                   dynamodb:LeadingKeys: ["{b}#*"]
+            # The provider's pace: the turns of each connection, shared by every function that
+            # calls with it (items pace#<hash of host and credentials>, nothing else).
+            - Effect: Allow
+              Action: dynamodb:UpdateItem
+              Resource: !GetAtt IdempotencyTable.Arn
+              Condition:
+                ForAllValues:StringLike:
+                  dynamodb:LeadingKeys: ["pace#*"]
       Events:
         Webhook:
           Type: HttpApi

@@ -7,6 +7,7 @@ pub mod moto;
 pub mod readme;
 pub mod runtime_api;
 pub mod sandbox;
+pub mod sqs;
 
 /// True when the tool was asked for its help (`-h` or `--help` anywhere in its arguments): it
 /// then prints its usage and exits 0, before doing anything else.

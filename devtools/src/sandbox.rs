@@ -67,6 +67,8 @@ struct Shared {
     chaos: Mutex<f64>,
     /// Added to every answer, to play a provider that takes its time.
     latency: Mutex<Duration>,
+    /// The provider's rate limit, when one is set: beyond it, 429 with `Retry-After`.
+    allowance: Mutex<Option<Allowance>>,
     next_id: AtomicU64,
 }
 
@@ -145,6 +147,19 @@ impl Sandbox {
         }
     }
 
+    /// Allows `per_second` requests a second (a token bucket holding one second's worth, as a
+    /// provider's rate limiter lets a short burst through) and answers the others 429 with
+    /// `Retry-After: 1`, before anything is created.
+    pub fn set_rate_limit(&self, per_second: f64) {
+        if let Ok(mut allowance) = self.shared.allowance.lock() {
+            *allowance = Some(Allowance {
+                per_second,
+                tokens: per_second,
+                refilled: std::time::Instant::now(),
+            });
+        }
+    }
+
     /// Makes `rate` (0 to 1) of all requests fail at random with 500, 503 or 429.
     pub fn set_chaos(&self, rate: f64) {
         if let Ok(mut chaos) = self.shared.chaos.lock() {
@@ -162,6 +177,29 @@ impl Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         self.server.abort();
+    }
+}
+
+/// A rate limit as a token bucket.
+struct Allowance {
+    per_second: f64,
+    tokens: f64,
+    refilled: std::time::Instant,
+}
+
+impl Allowance {
+    /// Takes a token if one is left.
+    fn take(&mut self) -> bool {
+        let now = std::time::Instant::now();
+        let earned = now.duration_since(self.refilled).as_secs_f64() * self.per_second;
+        self.tokens = (self.tokens + earned).min(self.per_second.max(1.0));
+        self.refilled = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
     }
 }
 
@@ -203,6 +241,20 @@ async fn gate(
             faults.remove(index);
         }
         Some(fault)
+    });
+    let over_the_limit = shared
+        .allowance
+        .lock()
+        .ok()
+        .and_then(|mut allowance| allowance.as_mut().map(|a| !a.take()))
+        .unwrap_or(false);
+    let fault = fault.or_else(|| {
+        over_the_limit.then(|| Fault {
+            path: path.to_string(),
+            status: 429,
+            delay_ms: 0,
+            times: 1,
+        })
     });
     let chaos = shared.chaos.lock().map(|c| *c).unwrap_or_default();
     let fault = fault.or_else(|| {
@@ -269,12 +321,20 @@ fn has_credential(headers: &HeaderMap) -> bool {
     chatwoot.or(bearer).is_some_and(|v| !v.trim().is_empty())
 }
 
+/// The answer; a 429 says when to come back, as Chatwoot's rate limiter does.
 fn reply(status: u16, body: Value) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    match body {
-        Value::String(text) => (status, text).into_response(),
-        body => (status, axum::Json(body)).into_response(),
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = match body {
+        Value::String(text) => (code, text).into_response(),
+        body => (code, axum::Json(body)).into_response(),
+    };
+    if status == 429 {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        );
     }
+    response
 }
 
 /// A uuid-shaped id that is unique within this sandbox.

@@ -37,10 +37,12 @@ struct Args {
     readme: Option<PathBuf>,
     /// The cost-as-work-grows section ponte-growth wrote.
     growth: Option<PathBuf>,
+    /// The burst section ponte-burst wrote.
+    burst: Option<PathBuf>,
 }
 
 const USAGE: &str = "\
-usage: scripts/bench [--ponte BIN] [--floor BIN] [--peer-python PY] [--peer-dir DIR] [--runs N] [--warm N] [--sizes JSON] [--out MD] [--chart SVG] [--readme PATH] [--growth MD]
+usage: scripts/bench [--ponte BIN] [--floor BIN] [--peer-python PY] [--peer-dir DIR] [--runs N] [--warm N] [--sizes JSON] [--out MD] [--chart SVG] [--readme PATH] [--growth MD] [--burst MD]
 
 Measures Ponte's release binary beside the floor (a minimal Rust Lambda making the same call)
 and the Python peer in one run (cold starts, first events with and without a phone number, warm
@@ -57,6 +59,7 @@ overhead, batches, memory) and writes the results.
   --chart SVG         where the chart goes (default: bench/chart.svg)
   --readme PATH       write the summary table between the benchmark markers of this README
   --growth MD         a section ponte-growth wrote, to include in the results
+  --burst MD          a section ponte-burst wrote, to include in the results
   -h, --help          this text
 
 Exit status: 0 when every subject was measured and the results written, 1 when one could not
@@ -75,6 +78,7 @@ fn parse_args() -> Result<Args, String> {
         chart: "bench/chart.svg".into(),
         readme: None,
         growth: None,
+        burst: None,
     };
     let mut given = std::env::args().skip(1);
     while let Some(flag) = given.next() {
@@ -91,6 +95,7 @@ fn parse_args() -> Result<Args, String> {
             "--chart" => args.chart = value()?.into(),
             "--readme" => args.readme = Some(value()?.into()),
             "--growth" => args.growth = Some(value()?.into()),
+            "--burst" => args.burst = Some(value()?.into()),
             other => return Err(format!("unknown argument {other:?} (see --help)")),
         }
     }
@@ -597,12 +602,13 @@ fn report(subjects: &[Subject<'_>], all: &[Results], sizes: Option<&Value>, args
             cost_per_million(warm(peer) + extra)
         );
     }
-    if let Some(growth) = args
-        .growth
-        .as_ref()
-        .and_then(|path| std::fs::read_to_string(path).ok())
-    {
-        md.push_str(&growth);
+    for section in [&args.growth, &args.burst] {
+        if let Some(text) = section
+            .as_ref()
+            .and_then(|path| std::fs::read_to_string(path).ok())
+        {
+            md.push_str(&text);
+        }
     }
     let _ = writeln!(
         md,

@@ -382,15 +382,57 @@ async fn dry_run<A: Action>(app: &App<A>, letter: &Letter, show_pii: bool) -> Va
 }
 
 /// `body` with e-mail addresses and phone-like numbers masked, for an answer an operator may
-/// paste anywhere.
+/// paste anywhere: a value that is one of them, or each one inside a text (a message that
+/// lists a form's answers), the rest of the text left readable.
 pub fn masked(body: Value) -> Value {
     match body {
-        Value::String(text) if text.contains('@') => Value::String(mask::email(&text)),
         Value::String(text) if looks_like_phone(&text) => Value::String(mask::phone(&text)),
+        Value::String(text) => Value::String(masked_text(&text)),
         Value::Array(items) => Value::Array(items.into_iter().map(masked).collect()),
         Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, masked(v))).collect()),
         other => other,
     }
+}
+
+/// Each word with an `@` masked as an e-mail, then each phone number inside the text: a run of
+/// the signs phone numbers are written with holding ten digits or more (a number with its area
+/// code; an order number of eight digits stays readable). One pass each, linear in the text.
+fn masked_text(text: &str) -> String {
+    let words: String = text
+        .split_inclusive(char::is_whitespace)
+        .map(|piece| {
+            let word = piece.trim_end();
+            if word.contains('@') {
+                format!("{}{}", mask::email(word), &piece[word.len()..])
+            } else {
+                piece.to_string()
+            }
+        })
+        .collect();
+    let mut out = String::with_capacity(words.len());
+    let mut run = String::new();
+    for c in words.chars() {
+        let phone_sign = c.is_ascii_digit() || "+-().".contains(c);
+        if phone_sign || (c == ' ' && !run.is_empty()) {
+            run.push(c);
+        } else {
+            flush_run(&mut out, &mut run);
+            out.push(c);
+        }
+    }
+    flush_run(&mut out, &mut run);
+    out
+}
+
+fn flush_run(out: &mut String, run: &mut String) {
+    let number = run.trim_end();
+    if number.chars().filter(char::is_ascii_digit).count() >= 10 {
+        out.push_str(&mask::phone(number));
+    } else {
+        out.push_str(number);
+    }
+    out.push_str(&run[number.len()..]);
+    run.clear();
 }
 
 /// Eight digits or more, written with only the signs phone numbers are written with.
@@ -450,6 +492,14 @@ mod tests {
         assert_eq!(shown["contact_phone_number"], "+55*********83");
         assert_eq!(shown["message"]["content"], "Pedido 12345678 chegou?");
         assert!(!shown.to_string().contains("98769"), "{shown}");
+        let listed = json!(
+            "Nome: Maria\nE-mail: maria.souza@example.com\nWhatsapp: (85) 98769-6383, à tarde"
+        );
+        assert_eq!(
+            masked(listed),
+            json!("Nome: Maria\nE-mail: m***@example.com\nWhatsapp: (85**********83, à tarde"),
+            "each contact inside a text, the rest readable"
+        );
     }
 
     #[test]

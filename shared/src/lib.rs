@@ -21,6 +21,7 @@ pub mod dead_letters;
 pub mod delivery;
 pub mod endpoint;
 pub mod envelope;
+pub mod explain;
 pub mod expressions;
 pub mod failure;
 pub mod fan_out;

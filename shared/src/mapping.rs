@@ -84,6 +84,48 @@ impl Mapping {
     }
 }
 
+/// One text value of a mapping as it renders for a submission: where it goes, how the operator
+/// wrote it, and what it became (or why it could not).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Leaf {
+    pub path: String,
+    pub written: String,
+    pub rendered: Result<String, String>,
+}
+
+impl Mapping {
+    /// Every text value, rendered for `answers` as [`Mapping::render_for`] renders it: what the
+    /// Studio shows beside each field of the request.
+    pub fn leaves(&self, answers: &Arc<Answers>) -> Vec<Leaf> {
+        let mut leaves = Vec::new();
+        collect_leaves(&self.root, "", answers, &mut leaves);
+        leaves
+    }
+}
+
+fn collect_leaves(node: &Node, path: &str, answers: &Arc<Answers>, leaves: &mut Vec<Leaf>) {
+    match node {
+        Node::Text { written, text } => leaves.push(Leaf {
+            path: path.to_string(),
+            written: written.clone(),
+            rendered: text
+                .render(answers)
+                .map_err(|(Unrendered::Missing(why) | Unrendered::Failed(why))| why),
+        }),
+        Node::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                collect_leaves(item, &format!("{path}[{i}]"), answers, leaves);
+            }
+        }
+        Node::Object(entries) => {
+            for (key, item) in entries {
+                collect_leaves(item, &join(path, key), answers, leaves);
+            }
+        }
+        Node::Fixed(_) => {}
+    }
+}
+
 fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_string()

@@ -530,7 +530,7 @@ fn epoch_seconds(text: &str) -> Option<u64> {
 
 /// How a form request's submissions are mapped.
 #[derive(Clone, Copy)]
-enum Plan<'s> {
+pub(crate) enum Plan<'s> {
     /// Each with this mapping.
     Mapping(&'s Mapping),
     /// Each as the first route that takes it says.
@@ -540,7 +540,7 @@ enum Plan<'s> {
 /// The plan for a form request: the mapping named in the URL (`?mapping=orcamento`, which
 /// bypasses routes), else the source's routes or mapping, else the shared ones, else the
 /// action's built-in mapping.
-fn plan_of<'s, A: Action>(
+pub(crate) fn plan_of<'s, A: Action>(
     app: &'s App<A>,
     endpoint: Endpoint,
     request: &HttpRequest,
@@ -572,7 +572,7 @@ fn plan_of<'s, A: Action>(
 const RESERVED_QUERY: &[&str] = &["token", "source", "dry_run", "mapping"];
 
 /// The query parameters a mapping may read: all but those that configure Ponte.
-fn mapping_query(request: &HttpRequest) -> Vec<(String, String)> {
+pub(crate) fn mapping_query(request: &HttpRequest) -> Vec<(String, String)> {
     request
         .query
         .iter()

@@ -213,6 +213,11 @@ fn route(written: Written, path: &str, p: &mut Problems) -> Route {
 pub struct Unroutable(pub String);
 
 impl Routes {
+    /// The routes, in the order they are tried.
+    pub fn iter(&self) -> impl Iterator<Item = &Route> {
+        self.0.iter()
+    }
+
     /// The first route whose `when` holds for the submission.
     pub fn choose(&self, answers: &Arc<Answers>) -> Result<&Route, Unroutable> {
         for route in &self.0 {

@@ -8,6 +8,8 @@ pub mod readme;
 pub mod runtime_api;
 pub mod sandbox;
 pub mod sqs;
+pub mod studio;
+pub mod webdriver;
 
 /// True when the tool was asked for its help (`-h` or `--help` anywhere in its arguments): it
 /// then prints its usage and exits 0, before doing anything else.

@@ -106,8 +106,8 @@ async fn two_containers_sharing_a_connection_keep_its_rate_together() {
     )
     .await;
 
-    // Eight leads at once, four in each container.
-    let leads: Vec<Value> = (0..8).map(ticket).collect();
+    // Twenty leads at once, ten in each container.
+    let leads: Vec<Value> = (0..20).map(ticket).collect();
     let sent = futures::future::join_all(leads.iter().enumerate().map(|(n, lead)| {
         let app = if n % 2 == 0 { &one } else { &two };
         app.deliver(lead, None, None, Patience::Invocation)
@@ -119,25 +119,20 @@ async fn two_containers_sharing_a_connection_keep_its_rate_together() {
 
     let mut arrived = arrivals.lock().unwrap().clone();
     arrived.sort();
-    assert_eq!(arrived.len(), 8);
-    // At ten a second the turns are 100 ms apart. The first turn is "now" when asked, and its
-    // call leaves once the table has answered; every later call waits for its turn, so from
-    // the second call on they arrive a turn apart (a little less for the stand-in's own
-    // scheduling). Without a shared pace all eight would arrive at once.
-    let later = &arrived[1..];
-    let spread = later[later.len() - 1] - later[0];
+    assert_eq!(arrived.len(), 20);
+    // At ten a second the connection lets a second's worth (ten) go at once, then one every
+    // 100 ms, across both containers. Each keeping its own pace, both would send ten at once.
+    let burst = arrived
+        .iter()
+        .filter(|at| **at - arrived[0] < Duration::from_millis(50))
+        .count();
+    assert!(burst <= 11, "{burst} calls at once");
+    // The twentieth turn comes a second after the first (ten turns of 100 ms), less the first
+    // call's own wait for the table's answer.
+    let spread = arrived[19] - arrived[0];
     assert!(
-        spread >= Duration::from_millis(540),
-        "seven calls over six turns in {spread:?}"
-    );
-    let tightest = later
-        .windows(2)
-        .map(|pair| pair[1] - pair[0])
-        .min()
-        .unwrap();
-    assert!(
-        tightest >= Duration::from_millis(60),
-        "calls spaced by the turn (100 ms), not bunched: {tightest:?}"
+        spread >= Duration::from_millis(850),
+        "the ten after the burst are paced: all twenty in {spread:?}"
     );
 }
 
@@ -212,7 +207,7 @@ async fn a_lead_whose_turn_is_too_far_for_its_sender_is_kept_and_sent_in_its_tur
         ));
     // Another instance was told to wait two seconds by the provider.
     ponte::pace::Pace::new(Arc::new(DynamoTurns::new(turns.0.clone(), &turns.1)))
-        .hold(&connection_of(&server), Some(Duration::from_secs(2)))
+        .hold(&connection_of(&server), 50.0, Some(Duration::from_secs(2)))
         .await;
 
     let body = form_fixture("elementor-simple.urlencoded.txt");
@@ -251,4 +246,82 @@ fn connection_of(server: &MockServer) -> String {
         &format!("{}/api/v1/accounts/42/conversations", server.uri()),
         &[("api_access_token", "pace-token".to_string())],
     )
+}
+
+#[tokio::test]
+async fn a_queued_lead_whose_turn_is_too_far_is_hidden_for_that_wait_not_failed() {
+    let (server, arrivals) =
+        provider(ResponseTemplate::new(200).set_body_json(json!({"id": 5}))).await;
+    let turns = table().await;
+    let claims = Arc::new(InMemoryStore::new());
+    let name = secret(&server, 50.0).await;
+    let config = ponte_devtools::moto::sdk_config(&moto_endpoint()).await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    // A queue whose own visibility is a second: whatever hides the message longer is the
+    // function.
+    let queue = sqs
+        .create_queue()
+        .queue_name(unique_name("pace-queue").replace('/', "-"))
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "1",
+        )
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let app = container(&name, &turns, &claims, deployed_settings(&name))
+        .await
+        .with_queues(ponte::queue::FunctionQueues {
+            sqs: ponte::aws::LazyClient::Ready(sqs.clone()),
+            dead_letters: queue.clone(),
+            queue: Some(queue.clone()),
+        });
+    // The provider asked the connection to wait half a minute, longer than an invocation waits.
+    ponte::pace::Pace::new(Arc::new(DynamoTurns::new(turns.0.clone(), &turns.1)))
+        .hold(&connection_of(&server), 50.0, Some(Duration::from_secs(30)))
+        .await;
+
+    sqs.send_message()
+        .queue_url(&queue)
+        .message_body(ticket(7).to_string())
+        .send()
+        .await
+        .unwrap();
+    let received = sqs
+        .receive_message()
+        .queue_url(&queue)
+        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let message = &received.messages()[0];
+    let event = json!({"Records": [{"messageId": message.message_id(), "receiptHandle": message.receipt_handle(),
+        "body": message.body(), "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "eventSource": "aws:sqs"}]});
+    let answer = app
+        .handle(LambdaEvent::new(event, Context::default()))
+        .await
+        .unwrap();
+    assert_eq!(
+        failed_ids(&answer),
+        vec![message.message_id().unwrap().to_string()]
+    );
+    assert!(
+        arrivals.lock().unwrap().is_empty(),
+        "nothing sent out of turn"
+    );
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let again = sqs
+        .receive_message()
+        .queue_url(&queue)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        again.messages().is_empty(),
+        "hidden until its turn (about 30 s), not the queue's 1 s"
+    );
 }

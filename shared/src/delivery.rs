@@ -266,7 +266,7 @@ impl<A: Action, S: Connection + HoldsConnection<A::Connection>> DeliveryCore<A, 
             let limited = failure.provider_status() == Some(429);
             if limited {
                 let asked = failure.retry_after_seconds().map(Duration::from_secs);
-                self.pace.hold(&connection, asked).await;
+                self.pace.hold(&connection, rate, asked).await;
             }
             let wait =
                 self.settings

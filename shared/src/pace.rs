@@ -1,14 +1,16 @@
 //! The provider's pace: no more calls a second than the connection allows, counted across every
 //! instance of every function that calls with that connection.
 //!
-//! Each call takes a turn. Turns are kept as one moment per connection, the time at which the
-//! next turn is free (the "theoretical arrival time" of GCRA, the cell-rate algorithm of ATM
-//! networks): a call whose turn is free now goes at once and moves that moment on by one
-//! interval (`1 / requests_per_second`); a call that finds it in the future takes the turn at
-//! that moment and sleeps until then. So a burst leaves at exactly the allowed rate, spaced
-//! evenly, and the rate holds however many instances share the connection, because the moment
-//! lives in the DynamoDB table the functions already share for idempotency (one conditional
-//! update per call, `pace#<connection>` items that expire an hour after their last use).
+//! Each call takes a turn. Turns are kept as one moment per connection (the "theoretical
+//! arrival time" of GCRA, the cell-rate algorithm of ATM networks): each turn taken moves it on
+//! by one interval (`1 / requests_per_second`), and a call goes when that moment is less than a
+//! second ahead of now, else it sleeps until it is. So an idle connection lets a second's worth
+//! of calls go at once (a batch of ten is not spaced out), as the providers' limiters do (a
+//! token bucket, or Chatwoot's per-minute window), and a longer burst leaves at exactly the
+//! allowed rate, evenly spaced. The rate holds however many instances share the connection,
+//! because the moment lives in the DynamoDB table the functions already share for idempotency
+//! (one conditional update per call, `pace#<connection>` items that expire an hour after their
+//! last use).
 //!
 //! A call waits for its turn only as long as its caller can ([`Patience`]): a turn further
 //! away is not taken, and the call fails with [`Failure::Paced`] naming the wait. A form
@@ -38,6 +40,33 @@ pub const MIN_REQUESTS_PER_SECOND: f64 = 1.0 / 3600.0;
 /// How long a 429 without `Retry-After` holds the connection's turns.
 const HOLD_WITHOUT_RETRY_AFTER: Duration = Duration::from_secs(1);
 
+/// How a connection's turns come: one every `interval_us`, and up to `tolerance_us` of them ahead
+/// of time (a burst), in microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cadence {
+    pub interval_us: u64,
+    pub tolerance_us: u64,
+}
+
+impl Cadence {
+    /// `requests_per_second`, with a burst of a second's worth (one call when less than one a
+    /// second is allowed).
+    pub fn of(requests_per_second: f64) -> Self {
+        let rate = requests_per_second.clamp(MIN_REQUESTS_PER_SECOND, MAX_REQUESTS_PER_SECOND);
+        let interval_us = (1_000_000.0 / rate).round() as u64;
+        let burst = rate.floor().max(1.0) as u64;
+        Self {
+            interval_us,
+            tolerance_us: (burst - 1) * interval_us,
+        }
+    }
+
+    /// When the turn of a connection whose next moment is `next` comes, asked at `now`.
+    fn turn(self, next: u64, now: u64) -> u64 {
+        next.saturating_sub(self.tolerance_us).max(now)
+    }
+}
+
 /// What a turn request found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Turn {
@@ -49,18 +78,18 @@ pub enum Turn {
 
 /// Where the turns of each connection are kept.
 pub trait TurnStore: Send + Sync {
-    /// Takes the next free turn of `key` if it is no later than `latest_us`, moving the next free
-    /// turn on by `interval_us`.
+    /// Takes the next turn of `key` if it comes no later than `latest_us`, moving the
+    /// connection's moment on by one interval.
     fn take<'a>(
         &'a self,
         key: &'a str,
-        interval_us: u64,
+        cadence: Cadence,
         now_us: u64,
         latest_us: u64,
     ) -> BoxFuture<'a, Result<Turn, String>>;
 
-    /// No turn of `key` before `until_us`.
-    fn hold<'a>(&'a self, key: &'a str, until_us: u64) -> BoxFuture<'a, Result<(), String>>;
+    /// Moves the connection's moment to `next_us` at least.
+    fn hold<'a>(&'a self, key: &'a str, next_us: u64) -> BoxFuture<'a, Result<(), String>>;
 
     fn describe(&self) -> String;
 }
@@ -72,14 +101,16 @@ pub struct InMemoryTurns {
 }
 
 impl InMemoryTurns {
-    fn take_now(&self, key: &str, interval_us: u64, now_us: u64, latest_us: u64) -> Turn {
+    fn take_now(&self, key: &str, cadence: Cadence, now_us: u64, latest_us: u64) -> Turn {
         let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-        let free = next.get(key).copied().unwrap_or(0).max(now_us);
-        if free <= latest_us {
-            next.insert(key.to_string(), free + interval_us);
-            Turn::At(free)
+        // An idle connection's moment is now: no credit for the time it was idle.
+        let moment = next.get(key).copied().unwrap_or(0).max(now_us);
+        let at = cadence.turn(moment, now_us);
+        if at <= latest_us {
+            next.insert(key.to_string(), moment + cadence.interval_us);
+            Turn::At(at)
         } else {
-            Turn::Later(free)
+            Turn::Later(at)
         }
     }
 }
@@ -88,18 +119,18 @@ impl TurnStore for InMemoryTurns {
     fn take<'a>(
         &'a self,
         key: &'a str,
-        interval_us: u64,
+        cadence: Cadence,
         now_us: u64,
         latest_us: u64,
     ) -> BoxFuture<'a, Result<Turn, String>> {
-        let turn = self.take_now(key, interval_us, now_us, latest_us);
+        let turn = self.take_now(key, cadence, now_us, latest_us);
         futures::future::ready(Ok(turn)).boxed()
     }
 
-    fn hold<'a>(&'a self, key: &'a str, until_us: u64) -> BoxFuture<'a, Result<(), String>> {
+    fn hold<'a>(&'a self, key: &'a str, next_us: u64) -> BoxFuture<'a, Result<(), String>> {
         let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
         let at = next.entry(key.to_string()).or_default();
-        *at = (*at).max(until_us);
+        *at = (*at).max(next_us);
         futures::future::ready(Ok(())).boxed()
     }
 
@@ -154,18 +185,20 @@ impl TurnStore for DynamoTurns {
     fn take<'a>(
         &'a self,
         key: &'a str,
-        interval_us: u64,
+        cadence: Cadence,
         now_us: u64,
         latest_us: u64,
     ) -> BoxFuture<'a, Result<Turn, String>> {
         use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        // The moment may be this far ahead for the turn to come by `latest_us`.
+        let reach = latest_us + cadence.tolerance_us;
         use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
         async move {
             let id = Self::item_id(key);
             // A few rounds at most: each lost race means another caller took a turn.
             for _ in 0..4 {
-                // The usual case under load: the next free turn is ahead of now and within
-                // reach. One atomic step takes it, however many callers do the same.
+                // The usual case under load: the connection's moment is ahead of now and its
+                // turn within reach. One atomic step takes it, however many callers do the same.
                 let ahead = self
                     .client
                     .get()
@@ -173,10 +206,10 @@ impl TurnStore for DynamoTurns {
                     .table_name(&self.table)
                     .key("id", aws_sdk_dynamodb::types::AttributeValue::S(id.clone()))
                     .update_expression("SET next_us = next_us + :interval, expiration = :exp")
-                    .condition_expression("next_us BETWEEN :now AND :latest")
-                    .expression_attribute_values(":interval", number(interval_us))
+                    .condition_expression("next_us BETWEEN :now AND :reach")
+                    .expression_attribute_values(":interval", number(cadence.interval_us))
                     .expression_attribute_values(":now", number(now_us))
-                    .expression_attribute_values(":latest", number(latest_us))
+                    .expression_attribute_values(":reach", number(reach))
                     .expression_attribute_values(
                         ":exp",
                         aws_sdk_dynamodb::types::AttributeValue::N(expiration(now_us)),
@@ -192,7 +225,8 @@ impl TurnStore for DynamoTurns {
                         let next = taken.attributes().and_then(read_next).ok_or_else(|| {
                             format!("DynamoDB UpdateItem on {} returned no turn", self.table)
                         })?;
-                        return Ok(Turn::At(next.saturating_sub(interval_us)));
+                        let moment = next.saturating_sub(cadence.interval_us);
+                        return Ok(Turn::At(cadence.turn(moment, now_us)));
                     }
                     Err(error) => match error.into_service_error() {
                         UpdateItemError::ConditionalCheckFailedException(failed) => {
@@ -204,7 +238,9 @@ impl TurnStore for DynamoTurns {
                     },
                 };
                 match found {
-                    Some(next) if next > latest_us => return Ok(Turn::Later(next)),
+                    Some(next) if next > reach => {
+                        return Ok(Turn::Later(cadence.turn(next, now_us)));
+                    }
                     // Within reach after all (it moved between the two reads): take it.
                     Some(next) if next >= now_us => continue,
                     // Free now (the connection was idle, or is new): the turn is now.
@@ -218,7 +254,7 @@ impl TurnStore for DynamoTurns {
                     .key("id", aws_sdk_dynamodb::types::AttributeValue::S(id.clone()))
                     .update_expression("SET next_us = :next, expiration = :exp")
                     .condition_expression("attribute_not_exists(next_us) OR next_us < :now")
-                    .expression_attribute_values(":next", number(now_us + interval_us))
+                    .expression_attribute_values(":next", number(now_us + cadence.interval_us))
                     .expression_attribute_values(":now", number(now_us))
                     .expression_attribute_values(
                         ":exp",
@@ -245,8 +281,9 @@ impl TurnStore for DynamoTurns {
         .boxed()
     }
 
-    fn hold<'a>(&'a self, key: &'a str, until_us: u64) -> BoxFuture<'a, Result<(), String>> {
+    fn hold<'a>(&'a self, key: &'a str, next_us: u64) -> BoxFuture<'a, Result<(), String>> {
         use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        let until_us = next_us;
         async move {
             let held = self
                 .client
@@ -347,17 +384,17 @@ impl Pace {
         requests_per_second: f64,
         within: Duration,
     ) -> Result<(), Failure> {
-        let interval = interval_us(requests_per_second);
+        let cadence = Cadence::of(requests_per_second);
         let asked_at = now_us();
         let latest = asked_at + within.as_micros() as u64;
-        let turn = match self.store.take(key, interval, asked_at, latest).await {
+        let turn = match self.store.take(key, cadence, asked_at, latest).await {
             Ok(turn) => turn,
             Err(message) => {
                 tracing::warn!(
                     "the provider's pace could not be kept in {} ({message}): this instance keeps its own",
                     self.store.describe()
                 );
-                self.fallback.take_now(key, interval, asked_at, latest)
+                self.fallback.take_now(key, cadence, asked_at, latest)
             }
         };
         match turn {
@@ -379,22 +416,18 @@ impl Pace {
 
     /// The provider refused a call for its rate (429): no turn of the connection before its
     /// `Retry-After`, here and in every other instance.
-    pub async fn hold(&self, key: &str, retry_after: Option<Duration>) {
+    pub async fn hold(&self, key: &str, requests_per_second: f64, retry_after: Option<Duration>) {
         let until = now_us() + retry_after.unwrap_or(HOLD_WITHOUT_RETRY_AFTER).as_micros() as u64;
-        let _ = self.fallback.hold(key, until).await;
-        if let Err(message) = self.store.hold(key, until).await {
+        // The moment at which the first turn comes again is `until`.
+        let next = until + Cadence::of(requests_per_second).tolerance_us;
+        let _ = self.fallback.hold(key, next).await;
+        if let Err(message) = self.store.hold(key, next).await {
             tracing::warn!(
                 "the provider's 429 could not be shared through {} ({message}): only this instance waits",
                 self.store.describe()
             );
         }
     }
-}
-
-/// The interval between two turns, in microseconds.
-fn interval_us(requests_per_second: f64) -> u64 {
-    let rate = requests_per_second.clamp(MIN_REQUESTS_PER_SECOND, MAX_REQUESTS_PER_SECOND);
-    (1_000_000.0 / rate).round() as u64
 }
 
 fn now_us() -> u64 {
@@ -432,6 +465,11 @@ pub fn connection_key(url: &str, headers: &[(&'static str, String)]) -> String {
 mod tests {
     use super::*;
 
+    const EVEN: Cadence = Cadence {
+        interval_us: 100_000,
+        tolerance_us: 0,
+    };
+
     #[tokio::test]
     async fn turns_are_spaced_by_the_interval_and_refused_beyond_reach() {
         let turns = InMemoryTurns::default();
@@ -439,31 +477,61 @@ mod tests {
         let latest = now + 250_000;
         for at in [now, now + 100_000, now + 200_000] {
             assert_eq!(
-                turns.take("c", 100_000, now, latest).await.unwrap(),
+                turns.take("c", EVEN, now, latest).await.unwrap(),
                 Turn::At(at)
             );
         }
         for _ in 0..2 {
             assert_eq!(
-                turns.take("c", 100_000, now, latest).await.unwrap(),
+                turns.take("c", EVEN, now, latest).await.unwrap(),
                 Turn::Later(now + 300_000),
                 "beyond reach: not taken, and a refused turn is not used up"
             );
         }
         // Another connection has its own turns.
         assert_eq!(
-            turns.take("d", 100_000, now, now).await.unwrap(),
+            turns.take("d", EVEN, now, now).await.unwrap(),
             Turn::At(now)
         );
         // An idle connection starts again from now, with no credit for the idle time.
         let later = now + 10_000_000;
         assert_eq!(
-            turns.take("c", 100_000, later, later).await.unwrap(),
+            turns.take("c", EVEN, later, later).await.unwrap(),
             Turn::At(later)
         );
         assert_eq!(
-            turns.take("c", 100_000, later, later).await.unwrap(),
+            turns.take("c", EVEN, later, later).await.unwrap(),
             Turn::Later(later + 100_000)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_lets_a_seconds_worth_go_at_once_then_keeps_the_rate() {
+        let cadence = Cadence::of(5.0);
+        assert_eq!(
+            cadence,
+            Cadence {
+                interval_us: 200_000,
+                tolerance_us: 800_000
+            }
+        );
+        let turns = InMemoryTurns::default();
+        let now = 1_000_000;
+        let mut taken = Vec::new();
+        for _ in 0..8 {
+            match turns
+                .take("c", cadence, now, now + 10_000_000)
+                .await
+                .unwrap()
+            {
+                Turn::At(at) => taken.push(at - now),
+                later => panic!("{later:?}"),
+            }
+        }
+        assert_eq!(
+            taken,
+            [0, 0, 0, 0, 0, 200_000, 400_000, 600_000],
+            "five at once, then one every 200 ms"
         );
     }
 
@@ -472,12 +540,12 @@ mod tests {
         let turns = InMemoryTurns::default();
         turns.hold("c", 5_000_000).await.unwrap();
         assert_eq!(
-            turns.take("c", 1, 1_000_000, 2_000_000).await.unwrap(),
+            turns.take("c", EVEN, 1_000_000, 2_000_000).await.unwrap(),
             Turn::Later(5_000_000)
         );
         turns.hold("c", 3_000_000).await.unwrap();
         assert_eq!(
-            turns.take("c", 1, 1_000_000, 6_000_000).await.unwrap(),
+            turns.take("c", EVEN, 1_000_000, 6_000_000).await.unwrap(),
             Turn::At(5_000_000),
             "a shorter hold does not shorten a longer one"
         );
@@ -515,11 +583,27 @@ mod tests {
     }
 
     #[test]
-    fn rates_become_intervals_within_bounds() {
-        assert_eq!(interval_us(50.0), 20_000);
-        assert_eq!(interval_us(0.5), 2_000_000);
-        assert_eq!(interval_us(1e9), 1_000, "at most a thousand a second");
-        assert_eq!(interval_us(0.0), 3_600_000_000, "at least one an hour");
+    fn rates_become_cadences_within_bounds() {
+        assert_eq!(Cadence::of(50.0).interval_us, 20_000);
+        assert_eq!(Cadence::of(50.0).tolerance_us, 49 * 20_000);
+        assert_eq!(
+            Cadence::of(0.5),
+            Cadence {
+                interval_us: 2_000_000,
+                tolerance_us: 0
+            },
+            "one at a time"
+        );
+        assert_eq!(
+            Cadence::of(1e9).interval_us,
+            1_000,
+            "at most a thousand a second"
+        );
+        assert_eq!(
+            Cadence::of(0.0).interval_us,
+            3_600_000_000,
+            "at least one an hour"
+        );
     }
 
     #[test]
@@ -546,18 +630,19 @@ mod tests {
     async fn a_caller_waits_for_its_turn_or_is_told_how_long_until_one() {
         let pace = Pace::default();
         let started = Instant::now();
+        // At two a second: two at once, then one every 500 ms.
         for _ in 0..3 {
-            pace.wait_turn("c", 20.0, Duration::from_secs(1))
+            pace.wait_turn("c", 2.0, Duration::from_secs(1))
                 .await
                 .unwrap();
         }
         assert!(
-            started.elapsed() >= Duration::from_millis(95),
-            "three turns at 20 a second span 100 ms: {:?}",
+            started.elapsed() >= Duration::from_millis(450),
+            "the third turn of two a second waits: {:?}",
             started.elapsed()
         );
-        pace.hold("c", Some(Duration::from_secs(3))).await;
-        match pace.wait_turn("c", 20.0, Duration::from_secs(1)).await {
+        pace.hold("c", 2.0, Some(Duration::from_secs(3))).await;
+        match pace.wait_turn("c", 2.0, Duration::from_secs(1)).await {
             Err(Failure::Paced { wait_seconds }) => assert_eq!(wait_seconds, 3),
             other => panic!("{other:?}"),
         }

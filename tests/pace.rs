@@ -120,19 +120,20 @@ async fn two_containers_sharing_a_connection_keep_its_rate_together() {
     let mut arrived = arrivals.lock().unwrap().clone();
     arrived.sort();
     assert_eq!(arrived.len(), 20);
-    // At ten a second the connection lets a second's worth (ten) go at once, then one every
-    // 100 ms, across both containers. Each keeping its own pace, both would send ten at once.
+    // At ten a second the connection lets half a second's worth (five) go at once, then one
+    // every 100 ms, across both containers. Each keeping its own pace, each would send five at
+    // once and the rest twice as fast as allowed.
     let burst = arrived
         .iter()
         .filter(|at| **at - arrived[0] < Duration::from_millis(50))
         .count();
-    assert!(burst <= 11, "{burst} calls at once");
-    // The twentieth turn comes a second after the first (ten turns of 100 ms), less the first
+    assert!(burst <= 6, "{burst} calls at once");
+    // The twentieth turn comes 1.5 s after the first (fifteen turns of 100 ms), less the first
     // call's own wait for the table's answer.
     let spread = arrived[19] - arrived[0];
     assert!(
-        spread >= Duration::from_millis(850),
-        "the ten after the burst are paced: all twenty in {spread:?}"
+        spread >= Duration::from_millis(1350),
+        "the fifteen after the burst are paced: all twenty in {spread:?}"
     );
 }
 

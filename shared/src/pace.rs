@@ -3,11 +3,11 @@
 //!
 //! Each call takes a turn. Turns are kept as one moment per connection (the "theoretical
 //! arrival time" of GCRA, the cell-rate algorithm of ATM networks): each turn taken moves it on
-//! by one interval (`1 / requests_per_second`), and a call goes when that moment is less than a
-//! second ahead of now, else it sleeps until it is. So an idle connection lets a second's worth
-//! of calls go at once (a batch of ten is not spaced out), as the providers' limiters do (a
-//! token bucket, or Chatwoot's per-minute window), and a longer burst leaves at exactly the
-//! allowed rate, evenly spaced. The rate holds however many instances share the connection,
+//! by one interval (`1 / requests_per_second`), and a call goes when that moment is less than
+//! half a second ahead of now, else it sleeps until it is. So an idle connection lets half a
+//! second's worth of calls go at once (a batch of ten is not spaced out), which the providers'
+//! limiters let through (a token bucket, or Chatwoot's per-minute window), and a longer burst
+//! leaves at exactly the allowed rate, evenly spaced. The rate holds however many instances share the connection,
 //! because the moment lives in the DynamoDB table the functions already share for idempotency
 //! (one conditional update per call, `pace#<connection>` items that expire an hour after their
 //! last use).
@@ -49,12 +49,14 @@ pub struct Cadence {
 }
 
 impl Cadence {
-    /// `requests_per_second`, with a burst of a second's worth (one call when less than one a
-    /// second is allowed).
+    /// `requests_per_second`, with a burst of half a second's worth (one call when less than
+    /// two a second are allowed). Half, not all of it: a provider that lets a second's worth
+    /// through keeps the other half as headroom for the calls' own jitter on the way, which
+    /// would otherwise meet its limit exactly and now and then draw a 429.
     pub fn of(requests_per_second: f64) -> Self {
         let rate = requests_per_second.clamp(MIN_REQUESTS_PER_SECOND, MAX_REQUESTS_PER_SECOND);
         let interval_us = (1_000_000.0 / rate).round() as u64;
-        let burst = rate.floor().max(1.0) as u64;
+        let burst = (rate / 2.0).floor().max(1.0) as u64;
         Self {
             interval_us,
             tolerance_us: (burst - 1) * interval_us,
@@ -506,13 +508,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_idle_connection_lets_a_seconds_worth_go_at_once_then_keeps_the_rate() {
-        let cadence = Cadence::of(5.0);
+    async fn an_idle_connection_lets_half_a_seconds_worth_go_at_once_then_keeps_the_rate() {
+        let cadence = Cadence::of(10.0);
         assert_eq!(
             cadence,
             Cadence {
-                interval_us: 200_000,
-                tolerance_us: 800_000
+                interval_us: 100_000,
+                tolerance_us: 400_000
             }
         );
         let turns = InMemoryTurns::default();
@@ -530,8 +532,8 @@ mod tests {
         }
         assert_eq!(
             taken,
-            [0, 0, 0, 0, 0, 200_000, 400_000, 600_000],
-            "five at once, then one every 200 ms"
+            [0, 0, 0, 0, 0, 100_000, 200_000, 300_000],
+            "five at once, then one every 100 ms"
         );
     }
 
@@ -585,11 +587,11 @@ mod tests {
     #[test]
     fn rates_become_cadences_within_bounds() {
         assert_eq!(Cadence::of(50.0).interval_us, 20_000);
-        assert_eq!(Cadence::of(50.0).tolerance_us, 49 * 20_000);
+        assert_eq!(Cadence::of(50.0).tolerance_us, 24 * 20_000);
         assert_eq!(
-            Cadence::of(0.5),
+            Cadence::of(1.5),
             Cadence {
-                interval_us: 2_000_000,
+                interval_us: 666_667,
                 tolerance_us: 0
             },
             "one at a time"
@@ -630,15 +632,15 @@ mod tests {
     async fn a_caller_waits_for_its_turn_or_is_told_how_long_until_one() {
         let pace = Pace::default();
         let started = Instant::now();
-        // At two a second: two at once, then one every 500 ms.
-        for _ in 0..3 {
+        // At two a second: one at once, then one every 500 ms.
+        for _ in 0..2 {
             pace.wait_turn("c", 2.0, Duration::from_secs(1))
                 .await
                 .unwrap();
         }
         assert!(
             started.elapsed() >= Duration::from_millis(450),
-            "the third turn of two a second waits: {:?}",
+            "the second turn of two a second waits: {:?}",
             started.elapsed()
         );
         pace.hold("c", 2.0, Some(Duration::from_secs(3))).await;

@@ -234,3 +234,106 @@ fn assert_not_blank(screenshot: &[u8]) {
         colours.len()
     );
 }
+
+/// The Studio's API, as the page calls it.
+async fn studio_call(running: &studio::Running, path: &str, body: Value) -> Value {
+    reqwest_client()
+        .post(format!("http://{}{path}", running.addr))
+        .header("X-Studio-Token", &running.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn reqwest_client() -> reqwest::Client {
+    ponte::tls::install_crypto();
+    reqwest::Client::new()
+}
+
+#[tokio::test]
+async fn a_routed_lead_shows_why_its_route_took_it_and_what_each_function_would_send() {
+    use ponte_devtools::examples::{WELCOME_FUNCTION, sales_routes, welcome_mapping};
+    let sandbox = Sandbox::start(0).await.unwrap();
+    let tickets = unique_name("studio-tickets");
+    let mut secret = json!({"api_access_token": "t", "account_id": 42, "base_url": sandbox.url()});
+    secret["webhooks"] = sales_routes("el-token");
+    create_secret(&tickets, &secret).await;
+    let welcome = unique_name("studio-welcome");
+    let mut secret = json!({"api_access_token": "t", "account_id": 42, "base_url": sandbox.url()});
+    secret["webhooks"] = welcome_mapping();
+    create_secret(&welcome, &secret).await;
+    let place = |name: &str, secret_id: &str| FunctionPlace {
+        name: name.into(),
+        secret_id: secret_id.into(),
+        dead_letters: None,
+        queue: None,
+    };
+    let config = ponte_devtools::moto::sdk_config(&moto_endpoint()).await;
+    let running = studio::serve(
+        Studio {
+            token: studio::new_token(),
+            functions: vec![
+                place(demo::FUNCTION, &tickets),
+                place(WELCOME_FUNCTION, &welcome),
+            ],
+            secrets: aws_sdk_secretsmanager::Client::new(&config),
+            sqs: aws_sdk_sqs::Client::new(&config),
+            events: std::path::PathBuf::from("events"),
+        },
+        0,
+    )
+    .await
+    .unwrap();
+
+    let body = String::from_utf8(form_fixture("elementor-vendas.urlencoded.txt")).unwrap();
+    let tried = studio_call(
+        &running,
+        "/api/try",
+        json!({"function": demo::FUNCTION, "webhooks": studio::masked(sales_routes("el-token")),
+               "submission": {"kind": "paste", "source": "elementor", "query": "token=el-token",
+                              "headers": "Content-Type: application/x-www-form-urlencoded", "body": body}}),
+    )
+    .await;
+    let one = &tried["submissions"][0];
+    assert_eq!(one["route"], "vendas", "{tried}");
+    let routes = one["routes"].as_array().unwrap();
+    assert_eq!(
+        (routes[0]["name"].as_str(), routes[0]["holds"].as_bool()),
+        (Some("testes"), Some(false)),
+        "the first route was tried and did not hold: {tried}"
+    );
+    assert_eq!(routes[1]["taken"], true);
+    assert_eq!(routes.len(), 2, "routes after the one taken are not tried");
+    assert_eq!(one["request"]["body"]["inbox_id"], "5");
+    assert_eq!(
+        one["request"]["body"]["message"]["content"],
+        "Olá Maria: Orçamento"
+    );
+    let content = one["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "message.content")
+        .unwrap();
+    let from: Vec<&str> = content["from"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["name"].as_str())
+        .collect();
+    assert_eq!(from, ["Nome", "Interesse"], "{content}");
+    // The other function's request, with its own secret and mapping; its phone masked.
+    let handed = &one["targets"][0];
+    assert_eq!(handed["function"], WELCOME_FUNCTION);
+    let request = &handed["result"]["request"]["body"];
+    assert_eq!(request["template_name"], "boas_vindas", "{handed}");
+    assert_eq!(request["phone_number"], "+55*********83");
+    assert!(
+        sandbox.received().is_empty(),
+        "nothing is sent from the Studio"
+    );
+}

@@ -94,6 +94,44 @@ pub async fn record<A: Action>(secret: &Value, body: &str, show_pii: bool) -> Va
     .await
 }
 
+/// The request a kept record holds (an intake record or a hand-over), if `body` is one.
+pub fn kept_request(body: &str) -> Option<HttpRequest> {
+    let parsed = crate::json::parse(body.as_bytes()).ok()?;
+    match IntakeRecord::from_message(&parsed)? {
+        Ok(kept) => Some(kept.to_request()),
+        Err(_) => None,
+    }
+}
+
+/// What the function a route hands a submission to would send: the request as the hand-over
+/// record carries it (the request with `?mapping=<its mapping>`), run with that function's own
+/// secret, its proof taken as checked (a hand-over is sealed for it); only that submission.
+pub async fn handed<A: Action>(
+    secret: &Value,
+    request: &HttpRequest,
+    mapping: &str,
+    submission_id: Option<&str>,
+    show_pii: bool,
+) -> Value {
+    let app = match app_for::<A>(secret) {
+        Ok(app) => app,
+        Err(problems) => return problems,
+    };
+    let mut request = request.clone();
+    request.query.retain(|(name, _)| name != "mapping");
+    request.query.push(("mapping".into(), mapping.into()));
+    let body = match reception::body_of(&request) {
+        Ok(body) => body,
+        Err(failure) => return failed(&failure),
+    };
+    let received = dry_run(&app, &request, &body, Proof::Checked).await;
+    let mut answer = told(&app, &request, &body, received, show_pii).await;
+    if let (Some(id), Some(submissions)) = (submission_id, answer["submissions"].as_array_mut()) {
+        submissions.retain(|s| s["submission_id"].as_str() == Some(id));
+    }
+    answer
+}
+
 /// A queue message's body, as the direct endpoint would take it.
 fn direct_request(body: &str) -> HttpRequest {
     let mut headers = lambda_http::http::HeaderMap::new();
@@ -387,11 +425,14 @@ fn slots_of(written: &str) -> Vec<&str> {
     slots
 }
 
-/// Whether an expression names `name`: as a whole word (not inside a longer name).
+/// Whether an expression names `name`: as a whole word (not inside a longer name), in any case
+/// (answers are looked up without regard to case).
 fn names(slots: &[&str], name: &str) -> bool {
     let word = |c: char| c.is_alphanumeric() || c == '_';
+    let name = name.to_lowercase();
     slots.iter().any(|slot| {
-        slot.match_indices(name).any(|(at, _)| {
+        let slot = slot.to_lowercase();
+        slot.match_indices(&name).any(|(at, _)| {
             let before = slot[..at].chars().next_back();
             let after = slot[at + name.len()..].chars().next();
             !before.is_some_and(word) && !after.is_some_and(word)
@@ -410,6 +451,7 @@ mod tests {
         assert!(names(&slots, "nome"));
         assert!(names(&slots, "Seu nome"));
         assert!(names(&slots, "pedido_id"));
+        assert!(names(&slots, "Nome"), "in any case");
         assert!(!names(&slots, "pedido"), "inside a longer name");
         assert!(!names(&slots_of("nome sem chaves"), "nome"));
     }

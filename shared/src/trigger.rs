@@ -19,7 +19,7 @@ pub enum HttpOrigin {
 }
 
 /// An HTTP request as the function needs it; the body is still as API Gateway sent it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct HttpRequest {
     pub origin: HttpOrigin,
     pub method: String,

@@ -478,14 +478,100 @@ async fn try_out(State(shared): State<Shared>, axum::Json(t): axum::Json<TryOut>
         Ok(tried) => tried,
         Err(message) => return problem(message),
     };
+    let request = match &tried {
+        Tried::Request(request) => Some(request.clone()),
+        Tried::Record(body) => ponte::explain::kept_request(body),
+    };
     let explain = Explain {
         secret,
         tried,
         show_pii: t.show_pii,
     };
-    match registry::visit(&t.function, explain) {
-        Some(explaining) => answer(StatusCode::OK, explaining.await),
-        None => problem(format!("no action {:?}", t.function)),
+    let Some(explaining) = registry::visit(&t.function, explain) else {
+        return problem(format!("no action {:?}", t.function));
+    };
+    let mut explained = explaining.await;
+    if let Some(request) = request {
+        explain_targets(&shared, &request, &mut explained, t.show_pii).await;
+    }
+    answer(StatusCode::OK, explained)
+}
+
+/// For each function a route hands a submission to: what that function would send, with its
+/// own secret as stored (when the Studio has it), or why it cannot be told here.
+async fn explain_targets(
+    shared: &Served,
+    request: &HttpRequest,
+    explained: &mut Value,
+    show_pii: bool,
+) {
+    let Some(submissions) = explained["submissions"].as_array_mut() else {
+        return;
+    };
+    for submission in submissions {
+        let id = submission["submission_id"].as_str().map(str::to_string);
+        let Some(targets) = submission["targets"].as_array_mut() else {
+            continue;
+        };
+        for target in targets {
+            let function = target["function"].as_str().unwrap_or_default().to_string();
+            let mapping = target["mapping"].as_str().unwrap_or_default().to_string();
+            let Ok(place) = shared.place(&function) else {
+                target["note"] = json!(format!(
+                    "its secret is not open here: scripts/studio --function {function} --secret-id … shows what it would send"
+                ));
+                continue;
+            };
+            let secret = match shared.secret(place).await {
+                Ok((secret, _)) => secret,
+                Err(Refused(why)) => {
+                    target["note"] = json!(why);
+                    continue;
+                }
+            };
+            let handed = Handed {
+                secret,
+                request: request.clone(),
+                mapping,
+                submission_id: id.clone(),
+                show_pii,
+            };
+            if let Some(explaining) = registry::visit(&function, handed) {
+                let told = explaining.await;
+                target["result"] = match told["submissions"].get(0) {
+                    Some(one) => one.clone(),
+                    None => told,
+                };
+            }
+        }
+    }
+}
+
+/// What the function a submission is handed to would send ([`ponte::explain::handed`]).
+struct Handed {
+    secret: Value,
+    request: HttpRequest,
+    mapping: String,
+    submission_id: Option<String>,
+    show_pii: bool,
+}
+
+impl ForAction for Handed {
+    type Output = BoxFuture<'static, Value>;
+    fn run<A: Action>(self) -> Self::Output
+    where
+        A::Connection: ProviderConnection,
+    {
+        Box::pin(async move {
+            ponte::explain::handed::<A>(
+                &self.secret,
+                &self.request,
+                &self.mapping,
+                self.submission_id.as_deref(),
+                self.show_pii,
+            )
+            .await
+        })
     }
 }
 

@@ -214,8 +214,20 @@ function submissionView(s, n, count) {
     parts.push(element("p", {}, element("code", {}, `POST ${s.request.url}`)));
     parts.push(element("pre", { id: n === 0 ? "request-body" : undefined }, JSON.stringify(s.request.body, null, 2)));
   }
-  if (s.targets && s.targets.length) {
-    parts.push(element("p", {}, "Handed over to: ", s.targets.map((t) => `${t.function} (mapping ${t.mapping})`).join(", ")));
+  for (const t of s.targets || []) {
+    parts.push(element("h3", {}, `Handed to ${t.function} (its mapping ${t.mapping})`));
+    const r = t.result;
+    if (!r) {
+      parts.push(element("p", { class: "quiet" }, t.note || ""));
+    } else if (r.request) {
+      parts.push(element("p", {}, element("code", {}, `POST ${r.request.url}`)));
+      parts.push(element("pre", {}, JSON.stringify(r.request.body, null, 2)));
+    } else if (r.problems) {
+      parts.push(problemsTable(r.problems.map((p) => ({ ...p, from: causes(r, p.field) }))));
+    } else {
+      const error = r.error || {};
+      parts.push(element("p", { class: "problem" }, `${error.kind || r.stage || "error"}: ${error.message || r.message || ""}`));
+    }
   }
   if (s.fields) {
     parts.push(element("h3", {}, `Mapping: ${s.mapping}`));

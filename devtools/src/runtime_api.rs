@@ -28,6 +28,20 @@ pub enum InvocationResult {
 }
 
 impl InvocationResult {
+    /// The ids of the SQS records to deliver again: those the answer lists in
+    /// `batchItemFailures`, or every one of `records` when the invocation failed as a whole.
+    pub fn records_to_retry(&self, records: impl IntoIterator<Item = String>) -> Vec<String> {
+        match self {
+            InvocationResult::Response(value) => value["batchItemFailures"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_string))
+                .collect(),
+            InvocationResult::Error(_) => records.into_iter().collect(),
+        }
+    }
+
     /// The response, or a panic naming the error: for callers that expect success.
     pub fn expect_response(self) -> Value {
         match self {

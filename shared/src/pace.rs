@@ -163,8 +163,19 @@ impl DynamoTurns {
         }
     }
 
-    fn item_id(key: &str) -> String {
-        format!("pace#{key}")
+    /// An update of connection `key`'s item that keeps it an hour past `at_us`.
+    fn update(
+        &self,
+        key: &str,
+        at_us: u64,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        self.client
+            .get()
+            .update_item()
+            .table_name(&self.table)
+            .key("id", AttributeValue::S(format!("pace#{key}")))
+            .expression_attribute_values(":exp", AttributeValue::N(expiration(at_us)))
     }
 }
 
@@ -196,26 +207,17 @@ impl TurnStore for DynamoTurns {
         let reach = latest_us + cadence.tolerance_us;
         use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
         async move {
-            let id = Self::item_id(key);
             // A few rounds at most: each lost race means another caller took a turn.
             for _ in 0..4 {
                 // The usual case under load: the connection's moment is ahead of now and its
                 // turn within reach. One atomic step takes it, however many callers do the same.
                 let ahead = self
-                    .client
-                    .get()
-                    .update_item()
-                    .table_name(&self.table)
-                    .key("id", aws_sdk_dynamodb::types::AttributeValue::S(id.clone()))
+                    .update(key, now_us)
                     .update_expression("SET next_us = next_us + :interval, expiration = :exp")
                     .condition_expression("next_us BETWEEN :now AND :reach")
                     .expression_attribute_values(":interval", number(cadence.interval_us))
                     .expression_attribute_values(":now", number(now_us))
                     .expression_attribute_values(":reach", number(reach))
-                    .expression_attribute_values(
-                        ":exp",
-                        aws_sdk_dynamodb::types::AttributeValue::N(expiration(now_us)),
-                    )
                     .return_values(ReturnValue::UpdatedNew)
                     .return_values_on_condition_check_failure(
                         ReturnValuesOnConditionCheckFailure::AllOld,
@@ -249,19 +251,11 @@ impl TurnStore for DynamoTurns {
                     _ => {}
                 }
                 let idle = self
-                    .client
-                    .get()
-                    .update_item()
-                    .table_name(&self.table)
-                    .key("id", aws_sdk_dynamodb::types::AttributeValue::S(id.clone()))
+                    .update(key, now_us)
                     .update_expression("SET next_us = :next, expiration = :exp")
                     .condition_expression("attribute_not_exists(next_us) OR next_us < :now")
                     .expression_attribute_values(":next", number(now_us + cadence.interval_us))
                     .expression_attribute_values(":now", number(now_us))
-                    .expression_attribute_values(
-                        ":exp",
-                        aws_sdk_dynamodb::types::AttributeValue::N(expiration(now_us)),
-                    )
                     .send()
                     .await;
                 match idle {
@@ -285,24 +279,12 @@ impl TurnStore for DynamoTurns {
 
     fn hold<'a>(&'a self, key: &'a str, next_us: u64) -> BoxFuture<'a, Result<(), String>> {
         use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-        let until_us = next_us;
         async move {
             let held = self
-                .client
-                .get()
-                .update_item()
-                .table_name(&self.table)
-                .key(
-                    "id",
-                    aws_sdk_dynamodb::types::AttributeValue::S(Self::item_id(key)),
-                )
+                .update(key, next_us)
                 .update_expression("SET next_us = :until, expiration = :exp")
                 .condition_expression("attribute_not_exists(next_us) OR next_us < :until")
-                .expression_attribute_values(":until", number(until_us))
-                .expression_attribute_values(
-                    ":exp",
-                    aws_sdk_dynamodb::types::AttributeValue::N(expiration(until_us)),
-                )
+                .expression_attribute_values(":until", number(next_us))
                 .send()
                 .await;
             match held {

@@ -7,8 +7,8 @@
 //! event source mapping drains the queue with the template's settings: `QueueMaximumConcurrency`
 //! instances, batches of 10, the queue's 180 s visibility and 14 receives before the dead-letter
 //! queue, deleting what the function did not report as failed. Every instance is the real
-//! release binary; Secrets Manager and DynamoDB are moto's, SQS is the stand-in of
-//! `ponte_devtools::sqs` (moto's receive grows with the square of the queue).
+//! release binary; Secrets Manager and DynamoDB are moto's (a fresh one per burst), SQS is the
+//! stand-in of `ponte_devtools::sqs` (moto's receive grows with the square of the queue).
 //!
 //! Counted at the provider: leads created, duplicates, 429s; in the dead-letter queue: dead
 //! letters; the rest is lost. Drain time runs from the first lead to the last created.
@@ -146,14 +146,13 @@ async fn run() -> Result<bool, String> {
             args.binary.display()
         ));
     }
-    let moto = Moto::start()?;
     let mut outcomes = Vec::new();
     for (i, run) in args.runs.iter().enumerate() {
         eprintln!(
             "ponte-burst: {} leads against a provider allowing {}/s, the secret stating {}/s",
             run.n, run.rate, run.stated
         );
-        let outcome = burst(&args, &moto, i, *run).await?;
+        let outcome = burst(&args, i, *run).await?;
         eprintln!(
             "ponte-burst: drained in {:.1} s, {} calls, {} 429s, {} lost, {} duplicated, {} dead-lettered",
             outcome.drain.as_secs_f64(),
@@ -199,7 +198,9 @@ fn record(run: usize, n: usize) -> String {
     json!({"inbox_id": "1", "contact_email": email(run, n), "message": {"content": format!("Lead {n}"), "message_type": "incoming"}}).to_string()
 }
 
-async fn burst(args: &Args, moto: &Moto, run: usize, spec: Run) -> Result<Outcome, String> {
+async fn burst(args: &Args, run: usize, spec: Run) -> Result<Outcome, String> {
+    // A moto of its own: moto keeps every item it was given, and grows slower with them.
+    let moto = Moto::start()?;
     let Run { n, rate, stated } = spec;
     let sandbox = Sandbox::start(0).await.map_err(|e| e.to_string())?;
     sandbox.set_rate_limit(rate);
@@ -456,18 +457,11 @@ async fn poll(
         let answer = function
             .invoke(json!({"Records": records}), Duration::from_secs(30))
             .await?;
-        let failed: Vec<String> = match answer {
-            InvocationResult::Response(value) => value["batchItemFailures"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_string))
-                .collect(),
-            InvocationResult::Error(_) => messages
+        let failed = answer.records_to_retry(
+            messages
                 .iter()
-                .filter_map(|m| m.message_id().map(str::to_string))
-                .collect(),
-        };
+                .filter_map(|m| m.message_id().map(str::to_string)),
+        );
         let entries = messages
             .iter()
             .filter(|m| !failed.iter().any(|id| Some(id.as_str()) == m.message_id()))

@@ -12,7 +12,6 @@
 
 use ponte_devtools::function::{LocalFunction, Output};
 use ponte_devtools::moto::{self, Moto};
-use ponte_devtools::runtime_api::InvocationResult;
 use ponte_devtools::sandbox::Sandbox;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -331,16 +330,7 @@ async fn work(
         let answer = function
             .invoke(json!({"Records": records}), Duration::from_secs(30))
             .await?;
-        let failed: Vec<String> = match answer {
-            InvocationResult::Response(value) => value["batchItemFailures"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_string))
-                .collect(),
-            // The whole invocation failed: SQS delivers every record again.
-            InvocationResult::Error(_) => batch.iter().map(|m| m.id.clone()).collect(),
-        };
+        let failed = answer.records_to_retry(batch.iter().map(|m| m.id.clone()));
         let mut tally = tally.lock().await;
         tally.invocations += 1;
         let mut queue = queue.lock().await;

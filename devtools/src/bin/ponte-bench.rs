@@ -39,10 +39,12 @@ struct Args {
     growth: Option<PathBuf>,
     /// The burst section ponte-burst wrote.
     burst: Option<PathBuf>,
+    /// The profile trade-off section scripts/bench wrote.
+    profile: Option<PathBuf>,
 }
 
 const USAGE: &str = "\
-usage: scripts/bench [--ponte BIN] [--floor BIN] [--peer-python PY] [--peer-dir DIR] [--runs N] [--warm N] [--sizes JSON] [--out MD] [--chart SVG] [--readme PATH] [--growth MD] [--burst MD]
+usage: scripts/bench [--ponte BIN] [--floor BIN] [--peer-python PY] [--peer-dir DIR] [--runs N] [--warm N] [--sizes JSON] [--out MD] [--chart SVG] [--readme PATH] [--growth MD] [--burst MD] [--profile MD]
 
 Measures Ponte's release binary beside the floor (a minimal Rust Lambda making the same call)
 and the Python peer in one run (cold starts, first events with and without a phone number, warm
@@ -60,6 +62,7 @@ overhead, batches, memory) and writes the results.
   --readme PATH       write the summary table between the benchmark markers of this README
   --growth MD         a section ponte-growth wrote, to include in the results
   --burst MD          a section ponte-burst wrote, to include in the results
+  --profile MD        the profile trade-off section scripts/bench wrote, to include
   -h, --help          this text
 
 Exit status: 0 when every subject was measured and the results written, 1 when one could not
@@ -79,6 +82,7 @@ fn parse_args() -> Result<Args, String> {
         readme: None,
         growth: None,
         burst: None,
+        profile: None,
     };
     let mut given = std::env::args().skip(1);
     while let Some(flag) = given.next() {
@@ -96,6 +100,7 @@ fn parse_args() -> Result<Args, String> {
             "--readme" => args.readme = Some(value()?.into()),
             "--growth" => args.growth = Some(value()?.into()),
             "--burst" => args.burst = Some(value()?.into()),
+            "--profile" => args.profile = Some(value()?.into()),
             other => return Err(format!("unknown argument {other:?} (see --help)")),
         }
     }
@@ -611,7 +616,7 @@ fn report(subjects: &[Subject<'_>], all: &[Results], sizes: Option<&Value>, args
             cost_per_million(warm(peer) + extra)
         );
     }
-    for section in [&args.growth, &args.burst] {
+    for section in [&args.growth, &args.burst, &args.profile] {
         if let Some(text) = section
             .as_ref()
             .and_then(|path| std::fs::read_to_string(path).ok())

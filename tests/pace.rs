@@ -1,6 +1,7 @@
 //! The provider's pace across instances: turns kept in moto's DynamoDB, shared by two functions
 //! as two Lambda containers share the stack's table; a 429 that holds every instance; and a lead
-//! whose turn is too far for its sender, kept on the queue and delivered in its turn, once.
+//! whose turn is too far for its sender, kept on the queue and delivered in its turn, once; and
+//! a queued lead in the same case, queued again for its turn without spending a receive.
 
 mod support;
 
@@ -249,80 +250,93 @@ fn connection_of(server: &MockServer) -> String {
     )
 }
 
+/// An SQS record as the event source mapping hands it over.
+fn record_event(id: &str, body: &str, attributes: &Value) -> Value {
+    json!({"Records": [{"messageId": id, "receiptHandle": "unused", "body": body,
+        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": attributes,
+        "eventSource": "aws:sqs"}]})
+}
+
 #[tokio::test]
-async fn a_queued_lead_whose_turn_is_too_far_is_hidden_for_that_wait_not_failed() {
+async fn a_queued_lead_whose_turn_is_too_far_is_queued_again_for_that_wait_spending_no_receive() {
     let (server, arrivals) =
         provider(ResponseTemplate::new(200).set_body_json(json!({"id": 5}))).await;
     let turns = table().await;
     let claims = Arc::new(InMemoryStore::new());
     let name = secret(&server, 50.0).await;
-    let config = ponte_devtools::moto::sdk_config(&moto_endpoint()).await;
-    let sqs = aws_sdk_sqs::Client::new(&config);
-    // A queue whose own visibility is a second: whatever hides the message longer is the
-    // function.
-    let queue = sqs
-        .create_queue()
-        .queue_name(unique_name("pace-queue").replace('/', "-"))
-        .attributes(
-            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
-            "1",
-        )
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
-    let app = container(&name, &turns, &claims, deployed_settings(&name))
-        .await
-        .with_queues(ponte::queue::FunctionQueues {
-            sqs: ponte::aws::LazyClient::Ready(sqs.clone()),
-            dead_letters: queue.clone(),
-            queue: Some(queue.clone()),
-        });
-    // The provider asked the connection to wait half a minute, longer than an invocation waits.
+    let queues = Queues::new().await;
+    let app = queues.wire(container(&name, &turns, &claims, deployed_settings(&name)).await);
+    // The provider asked the connection to wait six seconds, longer than this invocation can.
     ponte::pace::Pace::new(Arc::new(DynamoTurns::new(turns.0.clone(), &turns.1)))
-        .hold(&connection_of(&server), 50.0, Some(Duration::from_secs(30)))
+        .hold(&connection_of(&server), 50.0, Some(Duration::from_secs(6)))
         .await;
 
-    sqs.send_message()
-        .queue_url(&queue)
+    queues
+        .sqs
+        .send_message()
+        .queue_url(&queues.queue)
         .message_body(ticket(7).to_string())
         .send()
         .await
         .unwrap();
-    let received = sqs
-        .receive_message()
-        .queue_url(&queue)
-        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
-        .send()
-        .await
-        .unwrap();
-    let message = &received.messages()[0];
-    let event = json!({"Records": [{"messageId": message.message_id(), "receiptHandle": message.receipt_handle(),
-        "body": message.body(), "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "eventSource": "aws:sqs"}]});
+    let (id, body, attributes) = queues.take(&queues.queue).await.remove(0);
+    let mut context = Context::default();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    context.deadline = now_ms + 5_000;
     let answer = app
-        .handle(LambdaEvent::new(event, Context::default()))
+        .handle(LambdaEvent::new(
+            record_event(&id, &body, &attributes),
+            context,
+        ))
         .await
         .unwrap();
     assert_eq!(
         failed_ids(&answer),
-        vec![message.message_id().unwrap().to_string()]
+        Vec::<String>::new(),
+        "the record is done with: it is on the queue again as a new message"
     );
     assert!(
         arrivals.lock().unwrap().is_empty(),
         "nothing sent out of turn"
     );
+    assert!(
+        queues.take(&queues.queue).await.is_empty(),
+        "the new message is due in its turn, not at once"
+    );
 
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let again = sqs
-        .receive_message()
-        .queue_url(&queue)
-        .send()
+    tokio::time::sleep(Duration::from_millis(7_500)).await;
+    let mut again = queues.take(&queues.queue).await;
+    assert_eq!(again.len(), 1, "queued again once");
+    let (new_id, new_body, new_attributes) = again.remove(0);
+    assert_ne!(new_id, id);
+    assert_eq!(new_body, body, "the same lead");
+    assert_eq!(
+        new_attributes["ponte.source_message_id"]["stringValue"], id,
+        "it carries the id that keeps it one delivery"
+    );
+    let answer = app
+        .handle(LambdaEvent::new(
+            record_event(&new_id, &new_body, &new_attributes),
+            Context::default(),
+        ))
         .await
         .unwrap();
-    assert!(
-        again.messages().is_empty(),
-        "hidden until its turn (about 30 s), not the queue's 1 s"
-    );
+    assert_eq!(failed_ids(&answer), Vec::<String>::new());
+    assert_eq!(arrivals.lock().unwrap().len(), 1, "sent in its turn");
+
+    // Had the first invocation's answer been lost, SQS would hand over the first message
+    // again: it is the same delivery, not a second lead.
+    let answer = app
+        .handle(LambdaEvent::new(
+            record_event(&id, &body, &attributes),
+            Context::default(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(failed_ids(&answer), Vec::<String>::new());
+    assert_eq!(arrivals.lock().unwrap().len(), 1, "still sent once");
+    assert!(queues.take(&queues.dead_letters).await.is_empty());
 }

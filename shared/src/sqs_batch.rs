@@ -2,7 +2,8 @@
 //! failed for good goes straight to the dead-letter queue when the function knows it (see
 //! [`crate::dead_letters`]); every other record that did not succeed is listed in
 //! `batchItemFailures`, so SQS retries it and, after the queue's `maxReceiveCount`, moves it to
-//! the dead-letter queue itself. No record is dropped.
+//! the dead-letter queue itself. No record is dropped. A record that only waits for its
+//! connection's turn at the provider is queued again, due in its turn, rather than failed.
 //!
 //! A record that is an intake record (a request the HTTP trigger kept, [`crate::intake`]) is
 //! run through the HTTP request's own path again, with its keys, so it is delivered once.
@@ -121,6 +122,11 @@ async fn dispose<A: Action>(
 ) -> Result<(), Failure> {
     match disposition {
         Disposition::Done => Ok(()),
+        Disposition::Later(Failure::Paced { wait_seconds })
+            if requeue(app, record, *wait_seconds).await =>
+        {
+            Ok(())
+        }
         Disposition::Later(failure) => {
             back_off(app, record, failure).await;
             Err(failure.clone())
@@ -189,11 +195,105 @@ async fn back_off<A: Action>(app: &App<A>, record: &SqsMessage, failure: &Failur
     }
 }
 
+/// The longest SQS delays a message it is sent: fifteen minutes.
+const LONGEST_DELAY: u64 = 900;
+
+/// Sends a record that only waits for its connection's next turn ([`crate::pace`]) back to the
+/// function's queue as a new message, due when the turn is: the same body and attributes, and
+/// the id that keeps it one delivery (`ponte.source_message_id`). The record itself then counts
+/// as done, so waiting on the rate spends none of its receives before the dead-letter queue
+/// (a returned message would spend one per return, and a long campaign at a low rate would
+/// spend them all). `false` when it could not be sent: the record is then returned to its
+/// queue hidden for the wait, as a failure would be. Should the invocation's answer be lost
+/// after the send, both copies carry the same id and the delivery's claim lets one through.
+async fn requeue<A: Action>(app: &App<A>, record: &SqsMessage, wait_seconds: u64) -> bool {
+    let (Some(queues), Some(body)) = (app.queues(), record.body.as_deref()) else {
+        return false;
+    };
+    let Some(queue) = queues.queue.as_deref() else {
+        return false;
+    };
+    let delay = wait_seconds.clamp(1, LONGEST_DELAY);
+    let mut request = queues
+        .sqs
+        .get()
+        .send_message()
+        .queue_url(queue)
+        .message_body(body)
+        .delay_seconds(delay as i32);
+    for (name, attribute) in &record.message_attributes {
+        if name == dead_letters::SOURCE_MESSAGE_ID {
+            continue;
+        }
+        match attribute_value(attribute) {
+            Some(value) => request = request.message_attributes(name, value),
+            None => return false,
+        }
+    }
+    if let Some(id) = original_message_id(record) {
+        let value = aws_sdk_sqs::types::MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(id)
+            .build();
+        match value {
+            Ok(value) => {
+                request = request.message_attributes(dead_letters::SOURCE_MESSAGE_ID, value)
+            }
+            Err(_) => return false,
+        }
+    }
+    match request.send().await {
+        Ok(_) => {
+            tracing::info!(
+                action = A::NAME,
+                message_id = record.message_id.as_deref().unwrap_or(""),
+                wait_s = delay,
+                "waiting for the connection's turn: queued again, due in {delay} s"
+            );
+            true
+        }
+        Err(error) => {
+            tracing::warn!(
+                action = A::NAME,
+                "could not queue the record again ({}): it is returned to its queue instead",
+                error.into_service_error()
+            );
+            false
+        }
+    }
+}
+
+/// A record's message attribute as SQS takes it on a send.
+fn attribute_value(
+    attribute: &aws_lambda_events::sqs::SqsMessageAttribute,
+) -> Option<aws_sdk_sqs::types::MessageAttributeValue> {
+    let mut value = aws_sdk_sqs::types::MessageAttributeValue::builder()
+        .data_type(attribute.data_type.as_deref().unwrap_or("String"));
+    if let Some(text) = &attribute.string_value {
+        value = value.string_value(text);
+    }
+    if let Some(bytes) = &attribute.binary_value {
+        value = value.binary_value(aws_smithy_types::Blob::new(bytes.0.clone()));
+    }
+    value.build().ok()
+}
+
+/// The id of the SQS message a record first was: `ponte.source_message_id` when Ponte sent it
+/// again (a redrive, a record queued again for its turn), else its own.
+fn original_message_id(record: &SqsMessage) -> Option<String> {
+    record
+        .message_attributes
+        .get(dead_letters::SOURCE_MESSAGE_ID)
+        .and_then(|a| a.string_value.clone())
+        .or_else(|| record.message_id.clone())
+        .filter(|id| !id.is_empty())
+}
+
 /// The id that makes a queue message one delivery however often SQS delivers it: the id its
 /// first sender gave it (an SNS or EventBridge envelope's), else the id of the SQS message it
 /// was sent as (kept as `ponte.source_message_id` when an operator redrove it from the
-/// dead-letter queue). The same payload published again on purpose is a new delivery. A
-/// record with no id at all is known by its content.
+/// dead-letter queue, or when Ponte queued it again for its turn). The same payload published
+/// again on purpose is a new delivery. A record with no id at all is known by its content.
 fn message_key(
     record: &SqsMessage,
     envelopes: &[envelope::Wrapper],
@@ -201,14 +301,7 @@ fn message_key(
     if let Some((kind, id)) = envelope::outer_id(envelopes) {
         return Some((kind, id.to_string()));
     }
-    let redriven = record
-        .message_attributes
-        .get(dead_letters::SOURCE_MESSAGE_ID)
-        .and_then(|a| a.string_value.clone());
-    redriven
-        .or_else(|| record.message_id.clone())
-        .filter(|id| !id.is_empty())
-        .map(|id| ("sqs", id))
+    original_message_id(record).map(|id| ("sqs", id))
 }
 
 /// Whether the record carries this stack's proof for this function: `Err(Some)` when it does
@@ -322,7 +415,8 @@ async fn dead_letter<A: Action>(
     let Some(dead_letters) = app.dead_letters() else {
         return Err(failure);
     };
-    let reason = Reason::new(A::NAME, &failure, message_id.unwrap_or(""));
+    let source = original_message_id(record).unwrap_or_default();
+    let reason = Reason::new(A::NAME, &failure, &source);
     let body = record.body.as_deref().unwrap_or("");
     match dead_letters::send(dead_letters, body, &reason, "sqs").await {
         Ok(()) => Ok(()),

@@ -35,6 +35,10 @@ struct Queue {
     visibility: Duration,
     /// (dead-letter queue URL, maxReceiveCount)
     redrive: Option<(String, u32)>,
+    /// Messages ever sent to the queue.
+    sent: u64,
+    /// The most times one message was received.
+    most_receives: u32,
 }
 
 #[derive(Default)]
@@ -94,6 +98,16 @@ impl Sqs {
     /// Messages on the queue, visible or not.
     pub fn len(&self, url: &str) -> usize {
         self.lock().queues.get(url).map_or(0, |q| q.messages.len())
+    }
+
+    /// Messages ever sent to the queue.
+    pub fn sent(&self, url: &str) -> u64 {
+        self.lock().queues.get(url).map_or(0, |q| q.sent)
+    }
+
+    /// The most times one message of the queue was received.
+    pub fn most_receives(&self, url: &str) -> u32 {
+        self.lock().queues.get(url).map_or(0, |q| q.most_receives)
     }
 
     /// True when the queue holds nothing.
@@ -258,6 +272,7 @@ fn send(queues: &mut Queues, url: &str, input: &Value) -> String {
         sent_at_ms: now_ms(),
     };
     if let Some(queue) = queues.queues.get_mut(url) {
+        queue.sent += 1;
         queue.messages.push_back(message);
     }
     id
@@ -298,6 +313,7 @@ fn receive(queues: &mut Queues, url: &str, input: &Value) -> Option<Vec<Value>> 
             continue;
         }
         message.receives += 1;
+        queue.most_receives = queue.most_receives.max(message.receives);
         message.visible_at = now + visibility;
         message.receipt = format!("{}-{}", message.id, message.receives);
         taken.push(json!({

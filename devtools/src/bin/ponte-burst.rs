@@ -37,7 +37,7 @@ lost, duplicated and dead-lettered leads for each N@R.
   --bin PATH              the function binary (default: target/release/cloudchat-create-conversation)
   --runs N@R[:S],...      bursts to run: N leads, a provider allowing R a second, a secret
                           stating S (default R) (default: 500@50,2000@50,8000@50,2000@20,
-                          2000@100,2000@50:1000)
+                          2000@100,400@2,2000@50:1000)
   --http-instances N      instances taking the webhooks at once (default: 10)
   --queue-concurrency N   the template's QueueMaximumConcurrency (default: 5)
   --out MD                write the results table there (default: target/bench-burst.md)
@@ -57,7 +57,7 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         binary: PathBuf::from("target/release/cloudchat-create-conversation"),
-        runs: "500@50,2000@50,8000@50,2000@20,2000@100,2000@50:1000"
+        runs: "500@50,2000@50,8000@50,2000@20,2000@100,400@2,2000@50:1000"
             .split(',')
             .map(Run::parse)
             .collect::<Result<_, _>>()?,
@@ -136,6 +136,10 @@ struct Outcome {
     http_sent: u64,
     http_kept: u64,
     invocations: u64,
+    /// Records the function queued again, due in their turn.
+    requeued: u64,
+    /// The most receives one message of the queue took.
+    most_receives: u32,
 }
 
 async fn run() -> Result<bool, String> {
@@ -369,6 +373,11 @@ async fn burst(args: &Args, run: usize, spec: Run) -> Result<Outcome, String> {
         http_sent: http_sent.load(Ordering::SeqCst),
         http_kept: http_kept.load(Ordering::SeqCst),
         invocations: invocations.load(Ordering::SeqCst),
+        // Everything else on the queue was the SQS half and the webhooks kept for their turn.
+        requeued: queues
+            .sent(&queue)
+            .saturating_sub((n - n / 2) as u64 + http_kept.load(Ordering::SeqCst)),
+        most_receives: queues.most_receives(&queue),
     })
 }
 
@@ -510,19 +519,24 @@ fn table(args: &Args, outcomes: &[Outcome]) -> String {
          by {} concurrent invocations (the template's `QueueMaximumConcurrency`), against a \
          provider allowing R requests a second (429 with `Retry-After: 1` beyond it). The \
          connection's secret states the same R. Targets: 0 lost, 0 duplicated, 0 dead-lettered, \
-         drain time ≤ 1.15 × N / R, 429s ≤ 2 % of calls.\n",
+         drain time ≤ 1.15 × N / R, 429s ≤ 2 % of calls. A record whose turn is further than \
+         its invocation can wait is queued again, due in its turn; the queue allows 14 receives \
+         before the dead-letter queue.\n",
         args.http_instances, args.queue_concurrency
     );
     let _ = writeln!(
         md,
-        "| N | R (req/s) | the secret's rate | N / R | drain time | × N / R | provider calls | 429s | lost | duplicated | dead-lettered | webhooks sent at once / kept for their turn | queue invocations |"
+        "| N | R (req/s) | the secret's rate | N / R | drain time | × N / R | provider calls | 429s | lost | duplicated | dead-lettered | webhooks sent at once / kept for their turn | queue invocations | records queued again for their turn | most receives of one message |"
     );
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        md,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
     for o in outcomes {
         let ideal = o.n as f64 / o.rate;
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {:.1} s | {:.1} s | {:.2} | {} | {} ({:.2} %) | {} | {} | {} | {} / {} | {} |",
+            "| {} | {} | {} | {:.1} s | {:.1} s | {:.2} | {} | {} ({:.2} %) | {} | {} | {} | {} / {} | {} | {} | {} |",
             o.n,
             o.rate,
             o.stated,
@@ -537,7 +551,9 @@ fn table(args: &Args, outcomes: &[Outcome]) -> String {
             o.dead,
             o.http_sent,
             o.http_kept,
-            o.invocations
+            o.invocations,
+            o.requeued,
+            o.most_receives
         );
         let _ = o.created;
     }

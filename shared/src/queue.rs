@@ -16,6 +16,21 @@ pub enum Attribute<'a> {
     Number(u64),
 }
 
+impl Attribute<'_> {
+    /// The value as SQS takes it on a send.
+    pub fn to_sqs(&self) -> Result<MessageAttributeValue, QueueError> {
+        let (data_type, text) = match self {
+            Attribute::Text(text) => ("String", text.to_string()),
+            Attribute::Number(number) => ("Number", number.to_string()),
+        };
+        MessageAttributeValue::builder()
+            .data_type(data_type)
+            .string_value(text)
+            .build()
+            .map_err(|e| QueueError(e.to_string()))
+    }
+}
+
 /// One queue, through an SDK client built on first use (or given ready-made).
 pub struct SqsQueue {
     client: LazyClient<aws_sdk_sqs::Client>,
@@ -50,16 +65,7 @@ impl SqsQueue {
             .queue_url(&self.queue_url)
             .message_body(body);
         for (name, value) in attributes {
-            let (data_type, text) = match value {
-                Attribute::Text(text) => ("String", text.to_string()),
-                Attribute::Number(number) => ("Number", number.to_string()),
-            };
-            let value = MessageAttributeValue::builder()
-                .data_type(data_type)
-                .string_value(text)
-                .build()
-                .map_err(|e| QueueError(e.to_string()))?;
-            request = request.message_attributes(*name, value);
+            request = request.message_attributes(*name, value.to_sqs()?);
         }
         let sent = request
             .send()

@@ -20,9 +20,9 @@ use crate::action::Action;
 use crate::app::App;
 use crate::dead_letters::SOURCE_MESSAGE_ID;
 use crate::mask;
+use crate::queue::Attribute;
 use crate::received::Received;
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::MessageAttributeValue;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -151,18 +151,14 @@ pub async fn redrive(
             .queue_url(queue_url)
             .message_body(&letter.body);
         if !letter.source_message_id.is_empty() {
-            let id = MessageAttributeValue::builder()
-                .data_type("String")
-                .string_value(&letter.source_message_id)
-                .build()
+            let id = Attribute::Text(&letter.source_message_id)
+                .to_sqs()
                 .map_err(|e| format!("SendMessage: {e}"))?;
             send = send.message_attributes(SOURCE_MESSAGE_ID, id);
         }
         if force {
-            let yes = MessageAttributeValue::builder()
-                .data_type("String")
-                .string_value("true")
-                .build()
+            let yes = Attribute::Text("true")
+                .to_sqs()
                 .map_err(|e| format!("SendMessage: {e}"))?;
             send = send.message_attributes(crate::sqs_batch::FORCE, yes);
         }

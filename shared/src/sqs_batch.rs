@@ -18,6 +18,7 @@ use crate::json::parse;
 use crate::limits::{MAX_BODY_BYTES, MAX_RECORD_BYTES};
 use crate::outcome::{log_outcome, log_received};
 use crate::pace::Patience;
+use crate::queue::Attribute;
 use crate::received::{Arrived, Disposition, Received, SubmissionPreview, disposition};
 use crate::reception::{self, Arrival};
 use crate::report::{DeliveryId, Report};
@@ -231,11 +232,7 @@ async fn requeue<A: Action>(app: &App<A>, record: &SqsMessage, wait_seconds: u64
         }
     }
     if let Some(id) = original_message_id(record) {
-        let value = aws_sdk_sqs::types::MessageAttributeValue::builder()
-            .data_type("String")
-            .string_value(id)
-            .build();
-        match value {
+        match Attribute::Text(&id).to_sqs() {
             Ok(value) => {
                 request = request.message_attributes(dead_letters::SOURCE_MESSAGE_ID, value)
             }
